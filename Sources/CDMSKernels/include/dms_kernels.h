@@ -1,0 +1,100 @@
+// dms_kernels.h — the numeric kernels of swift-dms. They know nothing of models: only weight
+// encodings, vectors, pages of keys and values, and a worker pool.
+//
+// Every entry point is plain C99 with a portable scalar path; x86-64 builds add AVX2/FMA/F16C
+// variants selected once at run time (per-function target attributes, no global compiler flags).
+#ifndef DMS_KERNELS_H
+#define DMS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Weight encodings, laid out exactly as GGML stores them (row-major, a row = `cols` elements).
+typedef enum {
+    DMS_WTYPE_F32 = 0,
+    DMS_WTYPE_F16 = 1,
+    DMS_WTYPE_BF16 = 2,
+    DMS_WTYPE_Q8_0 = 3,  // blocks of 32: f16 d, int8 q[32];            x = d*q
+    DMS_WTYPE_Q4_0 = 4,  // blocks of 32: f16 d, uint8 qs[16];           x = d*(nibble-8)
+    DMS_WTYPE_Q4_1 = 5,  // blocks of 32: f16 d, f16 m, uint8 qs[16];    x = d*nibble + m
+} dms_wtype;
+// Q4 nibbles: element j (0..15) is qs[j] & 0x0F, element j+16 is qs[j] >> 4.
+
+/// Bytes one row of `cols` elements occupies (cols must be a multiple of 32 for block types).
+size_t dms_row_bytes(dms_wtype type, int64_t cols);
+
+/// Name of the vector path chosen at run time ("avx2+fma+f16c" or "scalar").
+const char *dms_kernels_isa(void);
+
+// ---------------------------------------------------------------------------------------------
+// Worker pool: persistent threads that spin briefly then sleep; `run` blocks until all tasks end.
+typedef struct dms_pool dms_pool;
+typedef void (*dms_task_fn)(void *ctx, int task, int ntasks);
+dms_pool *dms_pool_create(int nthreads);     // nthreads includes the caller's thread
+void dms_pool_destroy(dms_pool *pool);
+int dms_pool_threads(const dms_pool *pool);
+/// Runs fn(ctx, i, ntasks) for i in 0..<ntasks over the pool's threads (caller participates).
+void dms_pool_run(dms_pool *pool, dms_task_fn fn, void *ctx, int ntasks);
+
+// ---------------------------------------------------------------------------------------------
+// Linear algebra. W is [rows][cols] in `type`; x is [n][cols] f32; y is [n][rows] f32.
+// y[t][r] = sum_c W[r][c] * x[t][c]. Splits the work over the pool (pool may be NULL = 1 thread).
+// Results are independent of the thread count.
+void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
+                const float *x, int64_t n, float *y);
+
+/// Dequantizes one row (cols elements) to f32.
+void dms_dequantize_row(dms_wtype type, const void *src, float *dst, int64_t cols);
+
+/// f16/bf16 <-> f32 conversions of n elements.
+void dms_f16_to_f32(const uint16_t *src, float *dst, int64_t n);
+void dms_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
+void dms_bf16_to_f32(const uint16_t *src, float *dst, int64_t n);
+void dms_f32_to_bf16(const float *src, uint16_t *dst, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise and row kernels (single-threaded; callers parallelise across rows if needed).
+/// out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]   (w may be NULL = ones). out may alias x.
+void dms_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
+/// out[i] = silu(gate[i]) * up[i]. out may alias gate.
+void dms_swiglu(const float *gate, const float *up, float *out, int64_t n);
+/// y[i] += x[i]
+void dms_add(float *y, const float *x, int64_t n);
+/// In-place softmax over n values; returns nothing. Stable (subtracts max).
+void dms_softmax(float *x, int64_t n);
+
+/// Rotary embedding of one head vector of `dim` values in place, at position `pos`, with
+/// inv_freq[i] (dim/2 values). interleaved=1 rotates pairs (2i, 2i+1) (GGUF Llama layout);
+/// interleaved=0 rotates pairs (i, i+dim/2) (Hugging Face / NEOX layout).
+void dms_rope(float *x, int64_t dim, int64_t pos, const float *inv_freq, int interleaved);
+
+// ---------------------------------------------------------------------------------------------
+// Attention of G query heads that share one KV head, over keys/values held in pages.
+// Page p holds `page_size` slots; slot s of a page is at kpages[p] + s*head_dim elements.
+// kv_type is DMS_WTYPE_F32, DMS_WTYPE_F16 or DMS_WTYPE_BF16.
+// The visible slots are 0..<n_slots (page-major) except those with mask[s] == 0 when mask != NULL.
+// q: [G][head_dim] f32; out: [G][head_dim] f32; scale multiplies q·k.
+// Keys and values are each read once for all G heads. Single-threaded (see dms_attention_split).
+void dms_attention(dms_wtype kv_type, const void *const *kpages, const void *const *vpages,
+                   int64_t page_size, int64_t n_slots, const uint8_t *mask, int64_t head_dim,
+                   const float *q, int64_t G, float scale, float *out);
+
+/// Partial attention over slots [slot_begin, slot_end) for split-K (flash-decoding): writes the
+/// unnormalised output acc[G][head_dim], the running max m[G] and sum l[G]; merge partials with
+/// dms_attention_merge. A chunk with no visible slot yields m = -INFINITY, l = 0, acc = 0.
+void dms_attention_partial(dms_wtype kv_type, const void *const *kpages, const void *const *vpages,
+                           int64_t page_size, int64_t slot_begin, int64_t slot_end,
+                           const uint8_t *mask, int64_t head_dim, const float *q, int64_t G,
+                           float scale, float *acc, float *m, float *l);
+/// Merges `parts` partials (acc: [parts][G][head_dim], m,l: [parts][G]) into out [G][head_dim].
+void dms_attention_merge(int64_t parts, int64_t G, int64_t head_dim, const float *acc,
+                         const float *m, const float *l, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

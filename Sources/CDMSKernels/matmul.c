@@ -1,0 +1,506 @@
+// matmul.c — y[t][r] = sum_c W[r][c] * x[t][c] for f32/f16/bf16/Q8_0/Q4_0/Q4_1 weights.
+//
+// n == 1 (decode): a memory-bound mat-vec straight from the encoded weights, 4 rows at a time,
+// rows split in fixed chunks of ~32 KB of weights that the pool hands out dynamically.
+//   Q4_1: sum((d*q+m)*x) = d*sum(q*x) + m*sum(x) per block (block sums of x computed once).
+//   Q4_0: d*sum((q-8)*x);  Q8_0: d*sum(q*x);  f16/bf16/f32: converted on the fly.
+// n > 1 (prefill): panels of 16 weight rows x 256 columns are dequantized and transposed into an
+// f32 buffer on the stack ([k][16]) and a 16-row x 6-token FMA microkernel (12 ymm accumulators)
+// runs over all tokens of the task. Every y element is one sequential FMA chain over k in every
+// tile shape, so the result never depends on the tiling or the thread count.
+#include "dms_internal.h"
+
+#include <stdlib.h>
+
+#define MV_TASK_BYTES 32768
+#define GEMM_MR 16
+#define GEMM_NR 6
+#define GEMM_KC 256
+
+typedef struct {
+    dms_wtype type;
+    const uint8_t *W;
+    size_t rb;  // bytes per row
+    int64_t rows, cols, n;
+    const float *x;
+    float *y;
+    const float *xs4;  // mat-vec Q4: per block {sum(x_block), sum(x_block), 0, 0}
+    const float *xh;   // mat-vec Q4_0/Q4_1: x / 16
+    int64_t rows_per_task;
+    int64_t ntc, tok_chunk;  // gemm: token chunks per panel and their size
+} mm_ctx;
+
+// =============================================================================================
+// Scalar paths
+// =============================================================================================
+
+// Portable path: rows are dequantized 256 columns at a time and dotted with 8 partial sums.
+static float dot_row_scalar(dms_wtype type, const uint8_t *w, const float *x, int64_t cols) {
+    if (type == DMS_WTYPE_F32) return dms_dot8((const float *)w, x, cols);
+    float tmp[256];
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t c0 = 0; c0 < cols; c0 += 256) {
+        int64_t nc = cols - c0 < 256 ? cols - c0 : 256;
+        dms_dequant_range(type, w, c0, nc, tmp);
+        dms_dot8_acc(tmp, x + c0, nc, acc);
+    }
+    return dms_sum8(acc);
+}
+
+static void mv_task_scalar(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    const mm_ctx *c = (const mm_ctx *)vctx;
+    int64_t r0 = (int64_t)task * c->rows_per_task;
+    int64_t r1 = r0 + c->rows_per_task;
+    if (r1 > c->rows) r1 = c->rows;
+    for (int64_t r = r0; r < r1; r++) c->y[r] = dot_row_scalar(c->type, c->W + r * c->rb, c->x, c->cols);
+}
+
+static void gemm_task_scalar(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    const mm_ctx *c = (const mm_ctx *)vctx;
+    int64_t panel = task / c->ntc, tc = task % c->ntc;
+    int64_t r0 = panel * GEMM_MR, r1 = r0 + GEMM_MR;
+    if (r1 > c->rows) r1 = c->rows;
+    int64_t t0 = tc * c->tok_chunk, t1 = t0 + c->tok_chunk;
+    if (t1 > c->n) t1 = c->n;
+    float stackbuf[4096];
+    float *w = c->cols <= 4096 ? stackbuf : (float *)malloc((size_t)c->cols * sizeof(float));
+    for (int64_t r = r0; r < r1; r++) {
+        dms_dequant_range(c->type, c->W + r * c->rb, 0, c->cols, w);
+        for (int64_t t = t0; t < t1; t++) {
+            c->y[t * c->rows + r] = dms_dot8(w, c->x + t * c->cols, c->cols);
+        }
+    }
+    if (w != stackbuf) free(w);
+}
+
+// =============================================================================================
+// AVX2 mat-vec
+// =============================================================================================
+#if DMS_X86
+
+// Nibbles/bytes are spread to 32-bit lanes with in-lane vpshufb from a 16-byte broadcast
+// (vpmovzxbd ymm is a lane-crossing shuffle with 1/cycle throughput on Zen 3). For Q4 the high
+// nibble is kept in place (16*q) and meets x/16, precomputed once per call (exact scaling), which
+// saves a shift; Q8_0 bytes land in the top byte of each lane (q * 2^24) and d is pre-scaled by
+// 2^-24 (exact). All products are therefore exactly those of q*x.
+DMS_AVX2_INLINE __m256i shuf_lo8(void) {  // lane 0: bytes 0..3, lane 1: bytes 4..7 -> low byte of dwords
+    return _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1,
+                            4, -1, -1, -1, 5, -1, -1, -1, 6, -1, -1, -1, 7, -1, -1, -1);
+}
+DMS_AVX2_INLINE __m256i shuf_hi8(void) {  // bytes 8..15
+    return _mm256_setr_epi8(8, -1, -1, -1, 9, -1, -1, -1, 10, -1, -1, -1, 11, -1, -1, -1,
+                            12, -1, -1, -1, 13, -1, -1, -1, 14, -1, -1, -1, 15, -1, -1, -1);
+}
+DMS_AVX2_INLINE __m256i shuf_top(int base) {  // bytes base..base+7 -> top byte of dwords
+    return _mm256_setr_epi8(-1, -1, -1, base + 0, -1, -1, -1, base + 1, -1, -1, -1, base + 2,
+                            -1, -1, -1, base + 3, -1, -1, -1, base + 4, -1, -1, -1, base + 5,
+                            -1, -1, -1, base + 6, -1, -1, -1, base + 7);
+}
+
+// sum_j q_j * x_j over one Q4 block (q = raw nibbles), 8 lanes.
+#define Q4_DOT(qs, xb, xhb)                                                                       \
+    ({                                                                                            \
+        __m256i v_ = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(qs)));         \
+        __m256i a_ = _mm256_shuffle_epi8(v_, sl);                                                 \
+        __m256i b_ = _mm256_shuffle_epi8(v_, sh);                                                 \
+        __m256 q0_ = _mm256_cvtepi32_ps(_mm256_and_si256(a_, m0f));                               \
+        __m256 q1_ = _mm256_cvtepi32_ps(_mm256_and_si256(b_, m0f));                               \
+        __m256 q2_ = _mm256_cvtepi32_ps(_mm256_and_si256(a_, mf0));                               \
+        __m256 q3_ = _mm256_cvtepi32_ps(_mm256_and_si256(b_, mf0));                               \
+        __m256 t_ = _mm256_mul_ps(q0_, _mm256_loadu_ps(xb));                                      \
+        t_ = _mm256_fmadd_ps(q1_, _mm256_loadu_ps((xb) + 8), t_);                                 \
+        t_ = _mm256_fmadd_ps(q2_, _mm256_loadu_ps((xhb) + 16), t_);                               \
+        t_ = _mm256_fmadd_ps(q3_, _mm256_loadu_ps((xhb) + 24), t_);                               \
+        t_;                                                                                       \
+    })
+
+// Q4_1: a += d * sum(q*x); am += {d, m, ., .} * {xs, xs, 0, 0}: lane 1 collects m * sum(x).
+// Q4_0: same with the 4 bytes after d read as a dummy m; lane 0 collects d * sum(x), and the row
+//       result is sum(a) - 8 * lane0, i.e. d*sum((q-8)*x) per block.
+#define Q41_ROW(wp, a, am)                                                                        \
+    do {                                                                                          \
+        const uint8_t *blk_ = (wp) + 20 * b;                                                      \
+        __m128 dm_ = _mm_cvtph_ps(_mm_castps_si128(_mm_load_ss((const float *)blk_)));            \
+        __m256 t_ = Q4_DOT(blk_ + 4, x + 32 * b, xh + 32 * b);                                    \
+        (a) = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm_), t_, (a));                               \
+        (am) = _mm_fmadd_ps(dm_, xsb, (am));                                                      \
+    } while (0)
+
+#define Q40_ROW(wp, a, am)                                                                        \
+    do {                                                                                          \
+        const uint8_t *blk_ = (wp) + 18 * b;                                                      \
+        __m128 dm_ = _mm_cvtph_ps(_mm_castps_si128(_mm_load_ss((const float *)blk_)));            \
+        __m256 t_ = Q4_DOT(blk_ + 2, x + 32 * b, xh + 32 * b);                                    \
+        (a) = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm_), t_, (a));                               \
+        (am) = _mm_fmadd_ps(dm_, xsb, (am));                                                      \
+    } while (0)
+
+// Q8_0: bytes land in the top byte of each lane (q * 2^24); the row sum is scaled by 2^-24.
+#define Q80_ROW(wp, a, am)                                                                        \
+    do {                                                                                          \
+        const uint8_t *blk_ = (wp) + 34 * b;                                                      \
+        uint16_t dh_;                                                                             \
+        memcpy(&dh_, blk_, 2);                                                                    \
+        __m256 d_ = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dh_)));                  \
+        __m256i v0_ = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk_ + 2)));  \
+        __m256i v1_ = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk_ + 18))); \
+        __m256 q0_ = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v0_, sl));                            \
+        __m256 q1_ = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v0_, sh));                            \
+        __m256 q2_ = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v1_, sl));                            \
+        __m256 q3_ = _mm256_cvtepi32_ps(_mm256_shuffle_epi8(v1_, sh));                            \
+        __m256 t_ = _mm256_mul_ps(q0_, _mm256_loadu_ps(x + 32 * b));                              \
+        t_ = _mm256_fmadd_ps(q1_, _mm256_loadu_ps(x + 32 * b + 8), t_);                           \
+        t_ = _mm256_fmadd_ps(q2_, _mm256_loadu_ps(x + 32 * b + 16), t_);                          \
+        t_ = _mm256_fmadd_ps(q3_, _mm256_loadu_ps(x + 32 * b + 24), t_);                          \
+        (a) = _mm256_fmadd_ps(d_, t_, (a));                                                       \
+        (void)(am);                                                                               \
+    } while (0)
+
+DMS_AVX2_INLINE float mv_finish(int kind, __m256 a, __m128 am) {
+    if (kind == 1) return dms_hsum256(a) + _mm_cvtss_f32(_mm_movehdup_ps(am));  // Q4_1
+    if (kind == 0) return dms_hsum256(a) - 8.0f * _mm_cvtss_f32(am);            // Q4_0
+    return dms_hsum256(a) * 5.9604644775390625e-08f;                            // Q8_0: 2^-24
+}
+
+// One row's arithmetic is the same whether it runs in a group of MV_R rows or alone.
+#define MV_R 4
+#define DEFINE_MV_BLOCKED(name, ROW, KIND)                                                        \
+    DMS_AVX2 static void name(const mm_ctx *c, int64_t r0, int64_t r1) {                          \
+        const int64_t nb = c->cols / 32;                                                          \
+        const size_t rb = c->rb;                                                                  \
+        const __m256i m0f = _mm256_set1_epi32(0x0f), mf0 = _mm256_set1_epi32(0xf0);               \
+        const __m256i sl = KIND == 2 ? shuf_top(0) : shuf_lo8();                                  \
+        const __m256i sh = KIND == 2 ? shuf_top(8) : shuf_hi8();                                  \
+        (void)m0f; (void)mf0;                                                                     \
+        const float *x = c->x, *xh = c->xh;                                                       \
+        (void)xh;                                                                                 \
+        int64_t r = r0;                                                                           \
+        for (; r + MV_R <= r1; r += MV_R) {                                                       \
+            const uint8_t *w[MV_R];                                                               \
+            __m256 a[MV_R];                                                                       \
+            __m128 am[MV_R];                                                                      \
+            for (int i = 0; i < MV_R; i++) {                                                      \
+                w[i] = c->W + (r + i) * rb;                                                       \
+                a[i] = _mm256_setzero_ps();                                                       \
+                am[i] = _mm_setzero_ps();                                                         \
+            }                                                                                     \
+            for (int64_t b = 0; b < nb; b++) {                                                    \
+                __m128 xsb = KIND == 2 ? _mm_setzero_ps() : _mm_loadu_ps(c->xs4 + 4 * b);         \
+                (void)xsb;                                                                        \
+                for (int i = 0; i < MV_R; i++) ROW(w[i], a[i], am[i]);                            \
+            }                                                                                     \
+            for (int i = 0; i < MV_R; i++) c->y[r + i] = mv_finish(KIND, a[i], am[i]);            \
+        }                                                                                         \
+        for (; r < r1; r++) {                                                                     \
+            const uint8_t *w0 = c->W + r * rb;                                                    \
+            __m256 a0 = _mm256_setzero_ps();                                                      \
+            __m128 am0 = _mm_setzero_ps();                                                        \
+            for (int64_t b = 0; b < nb; b++) {                                                    \
+                __m128 xsb = KIND == 2 ? _mm_setzero_ps() : _mm_loadu_ps(c->xs4 + 4 * b);         \
+                (void)xsb;                                                                        \
+                ROW(w0, a0, am0);                                                                 \
+            }                                                                                     \
+            c->y[r] = mv_finish(KIND, a0, am0);                                                   \
+        }                                                                                         \
+    }
+
+DEFINE_MV_BLOCKED(mv_q4_1_avx2, Q41_ROW, 1)
+DEFINE_MV_BLOCKED(mv_q4_0_avx2, Q40_ROW, 0)
+DEFINE_MV_BLOCKED(mv_q8_0_avx2, Q80_ROW, 2)
+
+// --- f32 / f16 / bf16 -----------------------------------------------------------------------
+DMS_AVX2_INLINE __m256 load8_typed(dms_wtype type, const uint8_t *row, int64_t c) {
+    if (type == DMS_WTYPE_F32) return _mm256_loadu_ps((const float *)row + c);
+    if (type == DMS_WTYPE_F16) return dms_load_h8((const uint16_t *)row + c);
+    return dms_load_bf8((const uint16_t *)row + c);
+}
+DMS_INLINE float load1_typed(dms_wtype type, const uint8_t *row, int64_t c) {
+    if (type == DMS_WTYPE_F32) return ((const float *)row)[c];
+    if (type == DMS_WTYPE_F16) return dms_h2f(((const uint16_t *)row)[c]);
+    return dms_bf2f(((const uint16_t *)row)[c]);
+}
+
+// One row's dot product; identical per-row sequence whether called in a group of 4 or alone.
+DMS_AVX2_INLINE void mv_float_rows(const dms_wtype type, const mm_ctx *c, int64_t r, const int R) {
+    const int64_t cols = c->cols;
+    const float *x = c->x;
+    const uint8_t *w[4];
+    __m256 a[4], b[4];
+    for (int i = 0; i < R; i++) {
+        w[i] = c->W + (r + i) * c->rb;
+        a[i] = _mm256_setzero_ps();
+        b[i] = _mm256_setzero_ps();
+    }
+    int64_t k = 0;
+    for (; k + 16 <= cols; k += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+        for (int i = 0; i < R; i++) {
+            a[i] = _mm256_fmadd_ps(load8_typed(type, w[i], k), x0, a[i]);
+            b[i] = _mm256_fmadd_ps(load8_typed(type, w[i], k + 8), x1, b[i]);
+        }
+    }
+    for (; k + 8 <= cols; k += 8) {
+        __m256 x0 = _mm256_loadu_ps(x + k);
+        for (int i = 0; i < R; i++) a[i] = _mm256_fmadd_ps(load8_typed(type, w[i], k), x0, a[i]);
+    }
+    for (int i = 0; i < R; i++) {
+        float s = dms_hsum256(_mm256_add_ps(a[i], b[i]));
+        for (int64_t kk = k; kk < cols; kk++) s += load1_typed(type, w[i], kk) * x[kk];
+        c->y[r + i] = s;
+    }
+}
+
+#define DEFINE_MV_FLOAT(name, TYPE)                                                               \
+    DMS_AVX2 static void name(const mm_ctx *c, int64_t r0, int64_t r1) {                          \
+        int64_t r = r0;                                                                           \
+        for (; r + 4 <= r1; r += 4) mv_float_rows(TYPE, c, r, 4);                                 \
+        for (; r < r1; r++) mv_float_rows(TYPE, c, r, 1);                                         \
+    }
+DEFINE_MV_FLOAT(mv_f32_avx2, DMS_WTYPE_F32)
+DEFINE_MV_FLOAT(mv_f16_avx2, DMS_WTYPE_F16)
+DEFINE_MV_FLOAT(mv_bf16_avx2, DMS_WTYPE_BF16)
+
+static void mv_task_avx2(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    const mm_ctx *c = (const mm_ctx *)vctx;
+    int64_t r0 = (int64_t)task * c->rows_per_task;
+    int64_t r1 = r0 + c->rows_per_task;
+    if (r1 > c->rows) r1 = c->rows;
+    switch (c->type) {
+    case DMS_WTYPE_F32: mv_f32_avx2(c, r0, r1); break;
+    case DMS_WTYPE_F16: mv_f16_avx2(c, r0, r1); break;
+    case DMS_WTYPE_BF16: mv_bf16_avx2(c, r0, r1); break;
+    case DMS_WTYPE_Q8_0: mv_q8_0_avx2(c, r0, r1); break;
+    case DMS_WTYPE_Q4_0: mv_q4_0_avx2(c, r0, r1); break;
+    case DMS_WTYPE_Q4_1: mv_q4_1_avx2(c, r0, r1); break;
+    }
+}
+
+DMS_AVX2 static void prepare_x_avx2(const float *x, int64_t cols, float *xh) {
+    const __m256 s = _mm256_set1_ps(0.0625f);
+    for (int64_t k = 0; k < cols; k += 8) _mm256_storeu_ps(xh + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), s));
+}
+
+DMS_AVX2 static void block_sums_avx2(const float *x, int64_t nb, float *xs4) {
+    for (int64_t b = 0; b < nb; b++) {
+        __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x + 32 * b), _mm256_loadu_ps(x + 32 * b + 8)),
+                                 _mm256_add_ps(_mm256_loadu_ps(x + 32 * b + 16), _mm256_loadu_ps(x + 32 * b + 24)));
+        float t = dms_hsum256(s);
+        xs4[4 * b + 0] = t;
+        xs4[4 * b + 1] = t;
+        xs4[4 * b + 2] = 0.0f;
+        xs4[4 * b + 3] = 0.0f;
+    }
+}
+
+// =============================================================================================
+// AVX2 GEMM (n > 1)
+// =============================================================================================
+
+DMS_AVX2_INLINE void transpose8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// Builds P[k][16] (k < kc) for rows r0..r0+15 (rows past `nrows` are zero), columns k0..k0+kc.
+DMS_AVX2 static void gemm_pack(const mm_ctx *c, int64_t r0, int nrows, int64_t k0, int64_t kc,
+                               float *P, float *tmp /* [8][GEMM_KC] */) {
+    for (int g = 0; g < 2; g++) {
+        for (int i = 0; i < 8; i++) {
+            int ri = 8 * g + i;
+            float *dst = tmp + i * GEMM_KC;
+            if (ri < nrows)
+                dms_dequant_range(c->type, c->W + (r0 + ri) * c->rb, k0, kc, dst);
+            else
+                memset(dst, 0, (size_t)kc * sizeof(float));
+        }
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 v[8];
+            for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_ps(tmp + i * GEMM_KC + k);
+            transpose8(v);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(P + (k + j) * GEMM_MR + 8 * g, v[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < 8; i++) P[k * GEMM_MR + 8 * g + i] = tmp[i * GEMM_KC + k];
+    }
+}
+
+// acc[t][0..16] (+)= sum_k P[k][0..16] * x[t][k], t < T. `first` starts from zero, otherwise
+// continues from y. Partial panels (nvalid < 16) use masked loads/stores.
+DMS_AVX2_INLINE void gemm_micro(const int T, const float *P, int64_t kc, const float *x,
+                                int64_t ldx, float *y, int64_t ldy, int first, int nvalid) {
+    __m256 c0[GEMM_NR], c1[GEMM_NR];
+    __m256i mk0 = _mm256_setzero_si256(), mk1 = _mm256_setzero_si256();
+    if (nvalid < 16) {
+        const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        mk0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nvalid), idx);
+        mk1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nvalid - 8), idx);
+    }
+    for (int t = 0; t < T; t++) {
+        if (first) {
+            c0[t] = _mm256_setzero_ps();
+            c1[t] = _mm256_setzero_ps();
+        } else if (nvalid == 16) {
+            c0[t] = _mm256_loadu_ps(y + t * ldy);
+            c1[t] = _mm256_loadu_ps(y + t * ldy + 8);
+        } else {
+            c0[t] = _mm256_maskload_ps(y + t * ldy, mk0);
+            c1[t] = _mm256_maskload_ps(y + t * ldy + 8, mk1);
+        }
+    }
+    const float *xt[GEMM_NR];
+    for (int t = 0; t < T; t++) xt[t] = x + t * ldx;
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 w0 = _mm256_loadu_ps(P + k * GEMM_MR), w1 = _mm256_loadu_ps(P + k * GEMM_MR + 8);
+        for (int t = 0; t < T; t++) {
+            __m256 b = _mm256_broadcast_ss(xt[t] + k);
+            c0[t] = _mm256_fmadd_ps(w0, b, c0[t]);
+            c1[t] = _mm256_fmadd_ps(w1, b, c1[t]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        if (nvalid == 16) {
+            _mm256_storeu_ps(y + t * ldy, c0[t]);
+            _mm256_storeu_ps(y + t * ldy + 8, c1[t]);
+        } else {
+            _mm256_maskstore_ps(y + t * ldy, mk0, c0[t]);
+            _mm256_maskstore_ps(y + t * ldy + 8, mk1, c1[t]);
+        }
+    }
+}
+
+#define DEFINE_MICRO(T)                                                                           \
+    DMS_AVX2 static void gemm_micro_##T(const float *P, int64_t kc, const float *x, int64_t ldx,  \
+                                        float *y, int64_t ldy, int first, int nvalid) {           \
+        gemm_micro(T, P, kc, x, ldx, y, ldy, first, nvalid);                                      \
+    }
+DEFINE_MICRO(1)
+DEFINE_MICRO(2)
+DEFINE_MICRO(3)
+DEFINE_MICRO(4)
+DEFINE_MICRO(5)
+DEFINE_MICRO(6)
+
+typedef void (*gemm_micro_fn)(const float *, int64_t, const float *, int64_t, float *, int64_t,
+                              int, int);
+static const gemm_micro_fn gemm_micros[GEMM_NR + 1] = {NULL, gemm_micro_1, gemm_micro_2,
+                                                       gemm_micro_3, gemm_micro_4, gemm_micro_5,
+                                                       gemm_micro_6};
+
+DMS_AVX2 static void gemm_task_avx2(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    const mm_ctx *c = (const mm_ctx *)vctx;
+    int64_t panel = task / c->ntc, tc = task % c->ntc;
+    int64_t r0 = panel * GEMM_MR;
+    int nrows = (int)(c->rows - r0 < GEMM_MR ? c->rows - r0 : GEMM_MR);
+    int64_t t0 = tc * c->tok_chunk, t1 = t0 + c->tok_chunk;
+    if (t1 > c->n) t1 = c->n;
+    _Alignas(32) float P[GEMM_KC * GEMM_MR];
+    _Alignas(32) float tmp[8 * GEMM_KC];
+    for (int64_t k0 = 0; k0 < c->cols; k0 += GEMM_KC) {
+        int64_t kc = c->cols - k0 < GEMM_KC ? c->cols - k0 : GEMM_KC;
+        gemm_pack(c, r0, nrows, k0, kc, P, tmp);
+        for (int64_t t = t0; t < t1; t += GEMM_NR) {
+            int T = (int)(t1 - t < GEMM_NR ? t1 - t : GEMM_NR);
+            gemm_micros[T](P, kc, c->x + t * c->cols + k0, c->cols, c->y + t * c->rows + r0,
+                           c->rows, k0 == 0, nrows);
+        }
+    }
+}
+
+#endif  // DMS_X86
+
+// =============================================================================================
+// Entry point
+// =============================================================================================
+
+void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
+                const float *x, int64_t n, float *y) {
+    if (rows <= 0 || n <= 0) return;
+    if (cols <= 0) {
+        for (int64_t i = 0; i < rows * n; i++) y[i] = 0.0f;
+        return;
+    }
+    mm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.type = type;
+    c.W = (const uint8_t *)W;
+    c.rb = dms_row_bytes(type, cols);
+    c.rows = rows;
+    c.cols = cols;
+    c.n = n;
+    c.x = x;
+    c.y = y;
+    const int nthreads = dms_pool_threads(pool);
+    const int avx2 = dms_use_avx2();
+    (void)avx2;
+
+    if (n == 1) {
+        int64_t rpt = (MV_TASK_BYTES / (int64_t)(c.rb ? c.rb : 1) + 7) / 8 * 8;
+        if (rpt < 8) rpt = 8;
+        c.rows_per_task = rpt;
+        int64_t ntasks = (rows + rpt - 1) / rpt;
+#if DMS_X86
+        if (avx2) {
+            // per-call precomputation shared by all rows: x/16 and block sums of x
+            _Alignas(32) float stackbuf[4096 + 4 * 128];
+            float *buf = NULL;
+            if (type == DMS_WTYPE_Q4_1 || type == DMS_WTYPE_Q4_0) {
+                int64_t nb = cols / 32;
+                size_t need = (size_t)cols + 4 * (size_t)nb;
+                buf = need <= sizeof stackbuf / sizeof(float) ? stackbuf
+                                                               : (float *)malloc(need * sizeof(float));
+                float *xh = buf;
+                prepare_x_avx2(x, cols, xh);
+                c.xh = xh;
+                c.xs4 = buf + cols;
+                block_sums_avx2(x, nb, buf + cols);
+            }
+            dms_pool_run(pool, mv_task_avx2, &c, (int)ntasks);
+            if (buf && buf != stackbuf) free(buf);
+            return;
+        }
+#endif
+        dms_pool_run(pool, mv_task_scalar, &c, (int)ntasks);
+        return;
+    }
+
+    int64_t npanels = (rows + GEMM_MR - 1) / GEMM_MR;
+    int64_t ntc = 1;
+    int64_t want = 4 * (int64_t)nthreads;
+    if (npanels < want) {
+        ntc = (want + npanels - 1) / npanels;
+        int64_t maxc = (n + 23) / 24;  // keep >= ~24 tokens per chunk
+        if (ntc > maxc) ntc = maxc;
+        if (ntc < 1) ntc = 1;
+    }
+    int64_t chunk = (n + ntc - 1) / ntc;
+    chunk = (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+    ntc = (n + chunk - 1) / chunk;
+    c.ntc = ntc;
+    c.tok_chunk = chunk;
+#if DMS_X86
+    if (avx2) {
+        dms_pool_run(pool, gemm_task_avx2, &c, (int)(npanels * ntc));
+        return;
+    }
+#endif
+    dms_pool_run(pool, gemm_task_scalar, &c, (int)(npanels * ntc));
+}

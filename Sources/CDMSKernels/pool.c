@@ -1,0 +1,180 @@
+// pool.c — persistent worker threads. Workers spin briefly on a generation counter, then sleep on a
+// condition variable. A job is published as one 64-bit word (generation << 32 | next task index);
+// tasks are claimed with a compare-and-swap on that word, so a worker that wakes up late can never
+// claim a task of a newer job with a stale function, and the caller (which also runs tasks) only
+// waits for tasks that were actually claimed.
+#include "dms_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sched.h>
+#include <time.h>
+
+#define DMS_CACHELINE 64
+
+struct dms_pool {
+    int nthreads;
+    pthread_t *threads;
+    int64_t spin_ns;
+    pthread_mutex_t run_mu;  // serialises concurrent callers of dms_pool_run
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    _Alignas(DMS_CACHELINE) _Atomic uint64_t state;  // gen << 32 | next task
+    _Atomic(dms_task_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int ntasks;
+    atomic_int stop;
+    _Alignas(DMS_CACHELINE) atomic_int done;
+    _Alignas(DMS_CACHELINE) atomic_int sleepers;
+    char pad[DMS_CACHELINE - sizeof(atomic_int)];
+};
+
+static _Thread_local int tls_in_pool = 0;  // nested dms_pool_run calls run inline
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// Claims and runs tasks of generation `gen` until none is left.
+static void run_tasks(dms_pool *p, uint32_t gen) {
+    for (;;) {
+        uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if ((uint32_t)(s >> 32) != gen) return;
+        uint32_t i = (uint32_t)s;
+        int nt = atomic_load_explicit(&p->ntasks, memory_order_relaxed);
+        dms_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        if ((int64_t)i >= nt) return;
+        // Success means generation `gen` still had task i unclaimed, so fn/ctx/nt (read after an
+        // acquire of this generation, and only rewritten once all its tasks are done) are its own.
+        if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        fn(ctx, (int)i, nt);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
+}
+
+static void *worker_main(void *arg) {
+    dms_pool *p = (dms_pool *)arg;
+    tls_in_pool = 1;
+    uint32_t seen = 0;
+    for (;;) {
+        // wait for a new generation: spin, then sleep
+        uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if ((uint32_t)(s >> 32) == seen) {
+            int64_t t0 = now_ns();
+            int spins = 0;
+            for (;;) {
+                dms_cpu_relax();
+                s = atomic_load_explicit(&p->state, memory_order_acquire);
+                if ((uint32_t)(s >> 32) != seen) break;
+                if (++spins == 64) {
+                    spins = 0;
+                    if (now_ns() - t0 > p->spin_ns) {
+                        pthread_mutex_lock(&p->mu);
+                        atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_seq_cst);
+                        for (;;) {
+                            s = atomic_load_explicit(&p->state, memory_order_seq_cst);
+                            if ((uint32_t)(s >> 32) != seen) break;
+                            pthread_cond_wait(&p->cv, &p->mu);
+                        }
+                        atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_seq_cst);
+                        pthread_mutex_unlock(&p->mu);
+                        break;
+                    }
+                }
+            }
+        }
+        seen = (uint32_t)(s >> 32);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
+        run_tasks(p, seen);
+    }
+    return NULL;
+}
+
+static void publish(dms_pool *p, uint32_t gen) {
+    atomic_store_explicit(&p->state, (uint64_t)gen << 32, memory_order_seq_cst);
+    if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+dms_pool *dms_pool_create(int nthreads) {
+    if (nthreads < 1) nthreads = 1;
+    dms_pool *p = NULL;
+    if (posix_memalign((void **)&p, DMS_CACHELINE, sizeof(dms_pool)) != 0) return NULL;
+    memset(p, 0, sizeof(*p));
+    p->nthreads = nthreads;
+    p->spin_ns = 50000;  // 50 us
+    const char *env = getenv("DMS_POOL_SPIN_US");
+    if (env) p->spin_ns = (int64_t)atol(env) * 1000;
+    pthread_mutex_init(&p->run_mu, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->state, 0);
+    atomic_init(&p->fn, NULL);
+    atomic_init(&p->ctx, NULL);
+    atomic_init(&p->ntasks, 0);
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->sleepers, 0);
+    p->threads = NULL;
+    if (nthreads > 1) {
+        p->threads = (pthread_t *)calloc((size_t)nthreads - 1, sizeof(pthread_t));
+        for (int i = 0; i < nthreads - 1; i++) {
+            if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) {
+                p->nthreads = i + 1;  // run with the threads we got
+                break;
+            }
+        }
+    }
+    return p;
+}
+
+void dms_pool_destroy(dms_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->run_mu);
+    atomic_store_explicit(&p->stop, 1, memory_order_seq_cst);
+    atomic_store_explicit(&p->ntasks, 0, memory_order_relaxed);
+    uint32_t gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_relaxed) >> 32) + 1;
+    publish(p, gen);
+    for (int i = 0; i < p->nthreads - 1; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_unlock(&p->run_mu);
+    free(p->threads);
+    pthread_mutex_destroy(&p->run_mu);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+int dms_pool_threads(const dms_pool *p) { return p ? p->nthreads : 1; }
+
+void dms_pool_run(dms_pool *p, dms_task_fn fn, void *ctx, int ntasks) {
+    if (ntasks <= 0) return;
+    if (!p || p->nthreads <= 1 || ntasks == 1 || tls_in_pool) {
+        for (int i = 0; i < ntasks; i++) fn(ctx, i, ntasks);
+        return;
+    }
+    pthread_mutex_lock(&p->run_mu);
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->ntasks, ntasks, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    uint32_t gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_relaxed) >> 32) + 1;
+    publish(p, gen);
+    tls_in_pool = 1;
+    run_tasks(p, gen);
+    tls_in_pool = 0;
+    unsigned spins = 0;
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < ntasks) {
+        dms_cpu_relax();
+        if (++spins > (1u << 20)) { sched_yield(); }
+    }
+    pthread_mutex_unlock(&p->run_mu);
+}

@@ -1,0 +1,3 @@
+extension GGUFFile: TensorSource {}
+extension SafetensorsFile: TensorSource {}
+extension SafetensorsModelFiles: TensorSource {}

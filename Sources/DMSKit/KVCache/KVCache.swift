@@ -1,0 +1,20 @@
+/// A per-sequence key/value cache with its own eviction policy.
+///
+/// The decoder hands each layer's new keys, values and queries to the cache, which decides what
+/// stays resident per (layer, KV head) and computes attention over exactly what each query may
+/// see. Policies (full, DMS, StreamingLLM, ...) are implementations of this protocol.
+public protocol KVCache: AnyObject {
+    /// Name of the policy as the CLI spells it (`full`, `dms`, ...).
+    var policyName: String { get }
+    var geometry: KVCacheGeometry { get }
+    /// Positions consumed so far; the next token gets this position.
+    var tokensSeen: Int { get }
+    /// Stores the batch's keys and values and writes its attention outputs.
+    func attend(_ batch: AttentionBatch, pool: WorkerPool?) throws
+    /// Records that every layer has processed `tokens` more positions.
+    func advance(by tokens: Int)
+    /// Current and peak occupancy, reads, and memory.
+    func statistics() -> KVStatistics
+    /// Forgets every token and returns all pages to the pool.
+    func reset()
+}

@@ -1,0 +1,144 @@
+import CDMSKernels
+
+/// Paged key/value storage for every (layer, KV head) of one sequence, and attention over it.
+///
+/// Policies own the decision of which slot a token goes to and which slots a query may see;
+/// this type owns the pages, the writes, the attention kernels and the occupancy bookkeeping.
+public final class PagedKVStore {
+    public let geometry: KVCacheGeometry
+    public let pool: KVPagePool
+    /// Page tables, indexed `layer * kvHeadCount + head`.
+    public private(set) var heads: [HeadPages]
+    /// Resident (layer, head, token) entries now and at most.
+    public private(set) var liveTokens = 0
+    public private(set) var peakTokens = 0
+    /// Decode-phase slots read (the paper's KV token reads).
+    public var tokenReads = 0
+
+    /// Slots per head above which a single query's attention is split across threads.
+    private let splitThreshold = 512
+    private var partialOutputs: [Float] = []
+    private var partialMaxima: [Float] = []
+    private var partialSums: [Float] = []
+
+    public init(geometry: KVCacheGeometry, pool: KVPagePool) {
+        precondition(pool.headDim == geometry.headDim, "pool head dimension differs from the model's")
+        self.geometry = geometry
+        self.pool = pool
+        self.heads = Array(repeating: HeadPages(), count: geometry.headSlots)
+    }
+
+    deinit { releaseAll() }
+
+    @inlinable func index(layer: Int, head: Int) -> Int { layer * geometry.kvHeadCount + head }
+
+    /// Makes room for `slots` slots in one head.
+    public func reserve(layer: Int, head: Int, slots: Int) throws {
+        try heads[index(layer: layer, head: head)].reserve(slots, in: pool)
+    }
+
+    /// Writes a key and value (f32, `headDim` each) into a slot that `reserve` made room for.
+    public func write(layer: Int, head: Int, slot: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>) {
+        heads[index(layer: layer, head: head)].write(slot: slot, key: key, value: value, pool: pool)
+    }
+
+    /// Sets the number of slots in use of one head, keeping the live-token count current.
+    public func setSlotCount(layer: Int, head: Int, _ count: Int) {
+        let i = index(layer: layer, head: head)
+        liveTokens += count - heads[i].slotCount
+        heads[i].slotCount = count
+        peakTokens = max(peakTokens, liveTokens)
+    }
+
+    /// Slots in use by one head.
+    public func slotCount(layer: Int, head: Int) -> Int { heads[index(layer: layer, head: head)].slotCount }
+
+    /// Attention of the `groupSize` queries of one KV head over slots `0..<slots`, skipping
+    /// slots whose `mask` byte is 0 when a mask is given.
+    public func attend(layer: Int, head: Int, slots: Int, mask: UnsafePointer<UInt8>?,
+                       query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, scale: Float) {
+        let pages = heads[index(layer: layer, head: head)]
+        pages.keyPages.withUnsafeBufferPointer { keys in
+            pages.valuePages.withUnsafeBufferPointer { values in
+                dms_attention(pool.precision.weightType.cType, keys.baseAddress, values.baseAddress,
+                              Int64(pool.pageSize), Int64(slots), mask, Int64(geometry.headDim),
+                              query, Int64(geometry.groupSize), scale, output)
+            }
+        }
+    }
+
+    /// Attention of every KV head's queries of one token (a decode step) over `slots(head)`
+    /// slots, split across the pool's threads when the heads are long.
+    public func attendAllHeads(layer: Int, slots: (Int) -> Int, mask: (Int) -> UnsafePointer<UInt8>?,
+                               query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                               scale: Float, pool workers: WorkerPool?) {
+        let kvHeads = geometry.kvHeadCount
+        let groupWidth = geometry.groupSize * geometry.headDim
+        let longest = (0..<kvHeads).map(slots).max() ?? 0
+        let threads = workers?.threads ?? 1
+        guard threads > 1, longest >= splitThreshold else {
+            parallelFor(workers, kvHeads) { h in
+                attend(layer: layer, head: h, slots: slots(h), mask: mask(h),
+                       query: query + h * groupWidth, output: output + h * groupWidth, scale: scale)
+            }
+            return
+        }
+        // Flash-decoding: each head's slots in `parts` ranges, merged afterwards.
+        let parts = max(1, (2 * threads + kvHeads - 1) / kvHeads)
+        let G = geometry.groupSize
+        let needed = kvHeads * parts * groupWidth
+        if partialOutputs.count < needed {
+            partialOutputs = Array(repeating: 0, count: needed)
+            partialMaxima = Array(repeating: 0, count: kvHeads * parts * G)
+            partialSums = Array(repeating: 0, count: kvHeads * parts * G)
+        }
+        let precision = pool.precision.weightType.cType
+        let pageSize = Int64(pool.pageSize)
+        let headDim = Int64(geometry.headDim)
+        partialOutputs.withUnsafeMutableBufferPointer { acc in
+            partialMaxima.withUnsafeMutableBufferPointer { maxima in
+                partialSums.withUnsafeMutableBufferPointer { sums in
+                    let acc = acc.baseAddress!, maxima = maxima.baseAddress!, sums = sums.baseAddress!
+                    parallelFor(workers, kvHeads * parts) { task in
+                        let h = task / parts, part = task % parts
+                        let count = slots(h)
+                        let begin = count * part / parts, end = count * (part + 1) / parts
+                        let pages = heads[index(layer: layer, head: h)]
+                        pages.keyPages.withUnsafeBufferPointer { keys in
+                            pages.valuePages.withUnsafeBufferPointer { values in
+                                dms_attention_partial(precision, keys.baseAddress, values.baseAddress, pageSize,
+                                                      Int64(begin), Int64(end), mask(h), headDim,
+                                                      query + h * groupWidth, Int64(G), scale,
+                                                      acc + task * groupWidth, maxima + task * G, sums + task * G)
+                            }
+                        }
+                    }
+                    for h in 0..<kvHeads {
+                        dms_attention_merge(Int64(parts), Int64(G), headDim, acc + h * parts * groupWidth,
+                                            maxima + h * parts * G, sums + h * parts * G, output + h * groupWidth)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-head slot counts, `[layer][head]`.
+    public func perHeadLengths() -> [[Int]] {
+        (0..<geometry.layerCount).map { layer in
+            (0..<geometry.kvHeadCount).map { heads[index(layer: layer, head: $0)].slotCount }
+        }
+    }
+
+    /// Returns every page to the pool and forgets all tokens (peaks and reads stay).
+    public func releaseAll() {
+        for i in heads.indices { heads[i].releaseAll(to: pool) }
+        liveTokens = 0
+    }
+
+    /// Statistics of this store under a policy's name.
+    public func statistics(policy: String, tokensSeen: Int) -> KVStatistics {
+        KVStatistics(policy: policy, tokensSeen: tokensSeen, perHeadLengths: perHeadLengths(),
+                     tokenReads: tokenReads, peakTokens: peakTokens,
+                     peakBytes: pool.peakBytes, bytesInUse: pool.bytesInUse)
+    }
+}

@@ -1,0 +1,149 @@
+import CDMSKernels
+
+/// Thin Swift entry points over the C kernels of `CDMSKernels` (see `dms_kernels.h`).
+///
+/// All pointers are raw memory the caller owns; no kernel allocates on the heap for its result.
+/// Row kernels are single-threaded; `matmul` splits its work over `pool` (nil = calling thread
+/// only) and gives the same bits for every thread count.
+public enum Kernels {
+    /// The vector path chosen at run time: "avx2+fma+f16c" or "scalar"
+    /// (`DMS_KERNELS_ISA=scalar` in the environment forces the portable path).
+    @inlinable public static var isa: String { String(cString: dms_kernels_isa()) }
+
+    /// Bytes of one row of `columns` elements in `type`.
+    @inlinable public static func rowBytes(type: WeightType, columns: Int) -> Int {
+        Int(dms_row_bytes(type.cType, Int64(columns)))
+    }
+
+    // MARK: Linear algebra
+
+    /// `output[t][r] = Σ_c W[r][c] · input[t][c]` for `t < tokens`, `r < rows`.
+    /// `weights` holds `rows` rows of `columns` elements encoded as `type` (GGML layout);
+    /// `input` is `[tokens][columns]`, `output` is `[tokens][rows]`.
+    @inlinable public static func matmul(
+        pool: WorkerPool?, type: WeightType, weights: UnsafeRawPointer, rows: Int, columns: Int,
+        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>
+    ) {
+        dms_matmul(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input,
+                   Int64(tokens), output)
+    }
+
+    /// Dequantizes one row of `columns` elements of `type` to f32.
+    @inlinable public static func dequantizeRow(
+        type: WeightType, source: UnsafeRawPointer, destination: UnsafeMutablePointer<Float>,
+        columns: Int
+    ) {
+        dms_dequantize_row(type.cType, source, destination, Int64(columns))
+    }
+
+    // MARK: Conversions
+
+    @inlinable public static func f16ToF32(
+        _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        dms_f16_to_f32(source, destination, Int64(count))
+    }
+
+    /// Round-to-nearest-even; NaN stays NaN, overflow gives ±inf.
+    @inlinable public static func f32ToF16(
+        _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
+    ) {
+        dms_f32_to_f16(source, destination, Int64(count))
+    }
+
+    @inlinable public static func bf16ToF32(
+        _ source: UnsafePointer<UInt16>, _ destination: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        dms_bf16_to_f32(source, destination, Int64(count))
+    }
+
+    /// Round-to-nearest-even; NaN stays NaN.
+    @inlinable public static func f32ToBF16(
+        _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
+    ) {
+        dms_f32_to_bf16(source, destination, Int64(count))
+    }
+
+    // MARK: Row kernels
+
+    /// `output[i] = input[i] / sqrt(mean(input²) + epsilon) * weight[i]` (weight nil = ones).
+    /// `output` may be `input`.
+    @inlinable public static func rmsNorm(
+        _ input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+        output: UnsafeMutablePointer<Float>, count: Int, epsilon: Float
+    ) {
+        dms_rmsnorm(input, weight, output, Int64(count), epsilon)
+    }
+
+    /// `output[i] = silu(gate[i]) * up[i]`; `output` may be `gate`.
+    @inlinable public static func swiglu(
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        dms_swiglu(gate, up, output, Int64(count))
+    }
+
+    /// `y[i] += x[i]`.
+    @inlinable public static func add(
+        _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int
+    ) {
+        dms_add(y, x, Int64(count))
+    }
+
+    /// In-place numerically stable softmax.
+    @inlinable public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        dms_softmax(x, Int64(count))
+    }
+
+    /// Rotary embedding of one head vector of `dimension` values in place at `position`.
+    /// `interleaved` rotates pairs (2i, 2i+1) (GGUF Llama layout); otherwise pairs
+    /// (i, i + dimension/2) (Hugging Face / NEOX layout). `inverseFrequencies` has dimension/2 values.
+    @inlinable public static func rope(
+        _ x: UnsafeMutablePointer<Float>, dimension: Int, position: Int,
+        inverseFrequencies: UnsafePointer<Float>, interleaved: Bool
+    ) {
+        dms_rope(x, Int64(dimension), Int64(position), inverseFrequencies, interleaved ? 1 : 0)
+    }
+
+    // MARK: Attention
+
+    /// Attention of `groupSize` query heads (`queries`: `[groupSize][headDim]`) sharing one KV head
+    /// whose keys/values sit in pages of `pageSize` slots (`keyPages[p]`, `valuePages[p]`), over
+    /// slots `0..<slots` except those with `mask[s] == 0`. `output`: `[groupSize][headDim]`.
+    /// `kvType` is `.f32`, `.f16` or `.bf16`. Heads with no visible slot get zeros.
+    @inlinable public static func attention(
+        kvType: WeightType, keyPages: UnsafePointer<UnsafeRawPointer?>,
+        valuePages: UnsafePointer<UnsafeRawPointer?>, pageSize: Int, slots: Int,
+        mask: UnsafePointer<UInt8>?, headDim: Int, queries: UnsafePointer<Float>, groupSize: Int,
+        scale: Float, output: UnsafeMutablePointer<Float>
+    ) {
+        dms_attention(kvType.cType, keyPages, valuePages, Int64(pageSize), Int64(slots), mask,
+                      Int64(headDim), queries, Int64(groupSize), scale, output)
+    }
+
+    /// Unnormalised attention over slots `slotBegin..<slotEnd` (mask indexed by absolute slot):
+    /// writes `accumulator` `[groupSize][headDim]`, running `maxima` and `sums` `[groupSize]`.
+    /// A range without visible slot gives maxima = -inf, sums = 0, accumulator = 0.
+    @inlinable public static func attentionPartial(
+        kvType: WeightType, keyPages: UnsafePointer<UnsafeRawPointer?>,
+        valuePages: UnsafePointer<UnsafeRawPointer?>, pageSize: Int, slotBegin: Int, slotEnd: Int,
+        mask: UnsafePointer<UInt8>?, headDim: Int, queries: UnsafePointer<Float>, groupSize: Int,
+        scale: Float, accumulator: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
+        sums: UnsafeMutablePointer<Float>
+    ) {
+        dms_attention_partial(kvType.cType, keyPages, valuePages, Int64(pageSize),
+                              Int64(slotBegin), Int64(slotEnd), mask, Int64(headDim), queries,
+                              Int64(groupSize), scale, accumulator, maxima, sums)
+    }
+
+    /// Merges `parts` partial results (`accumulators`: `[parts][groupSize][headDim]`,
+    /// `maxima`/`sums`: `[parts][groupSize]`) into `output` `[groupSize][headDim]`.
+    @inlinable public static func attentionMerge(
+        parts: Int, groupSize: Int, headDim: Int, accumulators: UnsafePointer<Float>,
+        maxima: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        dms_attention_merge(Int64(parts), Int64(groupSize), Int64(headDim), accumulators, maxima,
+                            sums, output)
+    }
+}
