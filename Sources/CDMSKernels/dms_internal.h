@@ -9,9 +9,11 @@
 #include <string.h>
 
 // Numerics are exactly as written: no silent a*b+c contraction (explicit FMAs only).
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#endif
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(DMS_PORTABLE_ONLY)
 #define DMS_X86 1
 #include <immintrin.h>
 // Functions carrying this attribute may use AVX2/FMA/F16C; they are only called after the run-time

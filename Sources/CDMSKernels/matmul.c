@@ -1,23 +1,32 @@
 // matmul.c — y[t][r] = sum_c W[r][c] * x[t][c] for f32/f16/bf16/Q8_0/Q4_0/Q4_1 weights.
 //
-// n == 1 (decode): a memory-bound mat-vec straight from the encoded weights, 4 rows at a time,
-// rows split in fixed chunks of ~32 KB of weights that the pool hands out dynamically.
+// n == 1 (decode): a memory-bound mat-vec straight from the encoded weights. Each thread streams
+// one contiguous range of rows (in ~16 KB chunks; idle threads then help with the other ranges).
 //   Q4_1: sum((d*q+m)*x) = d*sum(q*x) + m*sum(x) per block (block sums of x computed once).
-//   Q4_0: d*sum((q-8)*x);  Q8_0: d*sum(q*x);  f16/bf16/f32: converted on the fly.
+//   Q4_0: d*sum(q*x) - 8*d*sum(x);  Q8_0: d*sum(q*x);  f16/bf16/f32: converted on the fly.
+// n <= 3: one mat-vec per token.
 // n > 1 (prefill): panels of 16 weight rows x 256 columns are dequantized and transposed into an
 // f32 buffer on the stack ([k][16]) and a 16-row x 6-token FMA microkernel (12 ymm accumulators)
 // runs over all tokens of the task. Every y element is one sequential FMA chain over k in every
 // tile shape, so the result never depends on the tiling or the thread count.
 #include "dms_internal.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 
-#define MV_TASK_BYTES 32768
+#define MV_CHUNK_BYTES 16384
+#define MV_MAX_TOKENS 3  // n <= this runs as n mat-vecs
 #define GEMM_MR 16
 #define GEMM_NR 6
 #define GEMM_KC 256
 
-typedef struct {
+#define MV_MAX_PARTS 64
+
+struct mm_ctx;
+typedef void (*mv_range_fn)(const struct mm_ctx *c, int64_t r0, int64_t r1);
+
+typedef struct mm_ctx {
     dms_wtype type;
     const uint8_t *W;
     size_t rb;  // bytes per row
@@ -26,9 +35,32 @@ typedef struct {
     float *y;
     const float *xs4;  // mat-vec Q4: per block {sum(x_block), sum(x_block), 0, 0}
     const float *xh;   // mat-vec Q4_0/Q4_1: x / 16
-    int64_t rows_per_task;
+    // mat-vec scheduling: `nparts` contiguous row ranges (one per thread, so each thread streams
+    // its own contiguous part of W); chunks of `chunk_rows` are claimed from the front of a range,
+    // by its owner first and by the other threads once their own range is exhausted.
+    int nparts;
+    int64_t chunk_rows;
+    int64_t part_begin[MV_MAX_PARTS + 1];
+    struct {
+        _Alignas(64) _Atomic int64_t next;
+    } cursor[MV_MAX_PARTS];
     int64_t ntc, tok_chunk;  // gemm: token chunks per panel and their size
 } mm_ctx;
+
+// Runs the chunks of range `task` and then helps with the other ranges.
+static void mv_schedule(mm_ctx *c, int task, mv_range_fn fn) {
+    for (int k = 0; k < c->nparts; k++) {
+        int q = (task + k) % c->nparts;
+        const int64_t end = c->part_begin[q + 1];
+        for (;;) {
+            int64_t r0 = atomic_fetch_add_explicit(&c->cursor[q].next, c->chunk_rows, memory_order_relaxed);
+            if (r0 >= end) break;
+            int64_t r1 = r0 + c->chunk_rows < end ? r0 + c->chunk_rows : end;
+            fn(c, r0, r1);
+        }
+    }
+}
+
 
 // =============================================================================================
 // Scalar paths
@@ -47,13 +79,13 @@ static float dot_row_scalar(dms_wtype type, const uint8_t *w, const float *x, in
     return dms_sum8(acc);
 }
 
+static void mv_rows_scalar(const mm_ctx *c, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) c->y[r] = dot_row_scalar(c->type, c->W + r * c->rb, c->x, c->cols);
+}
+
 static void mv_task_scalar(void *vctx, int task, int ntasks) {
     (void)ntasks;
-    const mm_ctx *c = (const mm_ctx *)vctx;
-    int64_t r0 = (int64_t)task * c->rows_per_task;
-    int64_t r1 = r0 + c->rows_per_task;
-    if (r1 > c->rows) r1 = c->rows;
-    for (int64_t r = r0; r < r1; r++) c->y[r] = dot_row_scalar(c->type, c->W + r * c->rb, c->x, c->cols);
+    mv_schedule((mm_ctx *)vctx, task, mv_rows_scalar);
 }
 
 static void gemm_task_scalar(void *vctx, int task, int ntasks) {
@@ -100,21 +132,22 @@ DMS_AVX2_INLINE __m256i shuf_top(int base) {  // bytes base..base+7 -> top byte 
 }
 
 // sum_j q_j * x_j over one Q4 block (q = raw nibbles), 8 lanes.
-#define Q4_DOT(qs, xb, xhb)                                                                       \
-    ({                                                                                            \
-        __m256i v_ = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(qs)));         \
-        __m256i a_ = _mm256_shuffle_epi8(v_, sl);                                                 \
-        __m256i b_ = _mm256_shuffle_epi8(v_, sh);                                                 \
-        __m256 q0_ = _mm256_cvtepi32_ps(_mm256_and_si256(a_, m0f));                               \
-        __m256 q1_ = _mm256_cvtepi32_ps(_mm256_and_si256(b_, m0f));                               \
-        __m256 q2_ = _mm256_cvtepi32_ps(_mm256_and_si256(a_, mf0));                               \
-        __m256 q3_ = _mm256_cvtepi32_ps(_mm256_and_si256(b_, mf0));                               \
-        __m256 t_ = _mm256_mul_ps(q0_, _mm256_loadu_ps(xb));                                      \
-        t_ = _mm256_fmadd_ps(q1_, _mm256_loadu_ps((xb) + 8), t_);                                 \
-        t_ = _mm256_fmadd_ps(q2_, _mm256_loadu_ps((xhb) + 16), t_);                               \
-        t_ = _mm256_fmadd_ps(q3_, _mm256_loadu_ps((xhb) + 24), t_);                               \
-        t_;                                                                                       \
-    })
+DMS_AVX2_INLINE __m256 q4_dot(const uint8_t *qs, const float *xb, const float *xhb, __m256i sl,
+                              __m256i sh, __m256i m0f, __m256i mf0) {
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    __m256i a = _mm256_shuffle_epi8(v, sl);
+    __m256i b = _mm256_shuffle_epi8(v, sh);
+    __m256 q0 = _mm256_cvtepi32_ps(_mm256_and_si256(a, m0f));
+    __m256 q1 = _mm256_cvtepi32_ps(_mm256_and_si256(b, m0f));
+    __m256 q2 = _mm256_cvtepi32_ps(_mm256_and_si256(a, mf0));
+    __m256 q3 = _mm256_cvtepi32_ps(_mm256_and_si256(b, mf0));
+    __m256 t = _mm256_mul_ps(q0, _mm256_loadu_ps(xb));
+    t = _mm256_fmadd_ps(q1, _mm256_loadu_ps(xb + 8), t);
+    t = _mm256_fmadd_ps(q2, _mm256_loadu_ps(xhb + 16), t);
+    t = _mm256_fmadd_ps(q3, _mm256_loadu_ps(xhb + 24), t);
+    return t;
+}
+#define Q4_DOT(qs, xb, xhb) q4_dot((qs), (xb), (xhb), sl, sh, m0f, mf0)
 
 // Q4_1: a += d * sum(q*x); am += {d, m, ., .} * {xs, xs, 0, 0}: lane 1 collects m * sum(x).
 // Q4_0: same with the 4 bytes after d read as a dummy m; lane 0 collects d * sum(x), and the row
@@ -164,9 +197,9 @@ DMS_AVX2_INLINE float mv_finish(int kind, __m256 a, __m128 am) {
     return dms_hsum256(a) * 5.9604644775390625e-08f;                            // Q8_0: 2^-24
 }
 
-// One row's arithmetic is the same whether it runs in a group of MV_R rows or alone.
-#define MV_R 4
-#define DEFINE_MV_BLOCKED(name, ROW, KIND)                                                        \
+// One row's arithmetic is the same whether it runs in a group of MV_R rows or alone. (Measured on
+// Zen 3: Q4 rows run best one at a time, Q8_0 rows four at a time; hardware prefetch suffices.)
+#define DEFINE_MV_BLOCKED(name, ROW, KIND, MV_R)                                                        \
     DMS_AVX2 static void name(const mm_ctx *c, int64_t r0, int64_t r1) {                          \
         const int64_t nb = c->cols / 32;                                                          \
         const size_t rb = c->rb;                                                                  \
@@ -206,9 +239,10 @@ DMS_AVX2_INLINE float mv_finish(int kind, __m256 a, __m128 am) {
         }                                                                                         \
     }
 
-DEFINE_MV_BLOCKED(mv_q4_1_avx2, Q41_ROW, 1)
-DEFINE_MV_BLOCKED(mv_q4_0_avx2, Q40_ROW, 0)
-DEFINE_MV_BLOCKED(mv_q8_0_avx2, Q80_ROW, 2)
+DEFINE_MV_BLOCKED(mv_q8_0_avx2, Q80_ROW, 2, 4)
+
+DEFINE_MV_BLOCKED(mv_q4_1_avx2, Q41_ROW, 1, 1)
+DEFINE_MV_BLOCKED(mv_q4_0_avx2, Q40_ROW, 0, 1)
 
 // --- f32 / f16 / bf16 -----------------------------------------------------------------------
 DMS_AVX2_INLINE __m256 load8_typed(dms_wtype type, const uint8_t *row, int64_t c) {
@@ -262,12 +296,7 @@ DEFINE_MV_FLOAT(mv_f32_avx2, DMS_WTYPE_F32)
 DEFINE_MV_FLOAT(mv_f16_avx2, DMS_WTYPE_F16)
 DEFINE_MV_FLOAT(mv_bf16_avx2, DMS_WTYPE_BF16)
 
-static void mv_task_avx2(void *vctx, int task, int ntasks) {
-    (void)ntasks;
-    const mm_ctx *c = (const mm_ctx *)vctx;
-    int64_t r0 = (int64_t)task * c->rows_per_task;
-    int64_t r1 = r0 + c->rows_per_task;
-    if (r1 > c->rows) r1 = c->rows;
+static void mv_rows_avx2(const mm_ctx *c, int64_t r0, int64_t r1) {
     switch (c->type) {
     case DMS_WTYPE_F32: mv_f32_avx2(c, r0, r1); break;
     case DMS_WTYPE_F16: mv_f16_avx2(c, r0, r1); break;
@@ -278,11 +307,17 @@ static void mv_task_avx2(void *vctx, int task, int ntasks) {
     }
 }
 
+static void mv_task_avx2(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    mv_schedule((mm_ctx *)vctx, task, mv_rows_avx2);
+}
+
 DMS_AVX2 static void prepare_x_avx2(const float *x, int64_t cols, float *xh) {
     const __m256 s = _mm256_set1_ps(0.0625f);
     for (int64_t k = 0; k < cols; k += 8) _mm256_storeu_ps(xh + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), s));
 }
 
+// Per-block sums of x for the Q4 mat-vec, as {xs_b, xs_b, 0, 0}.
 DMS_AVX2 static void block_sums_avx2(const float *x, int64_t nb, float *xs4) {
     for (int64_t b = 0; b < nb; b++) {
         __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x + 32 * b), _mm256_loadu_ps(x + 32 * b + 8)),
@@ -434,12 +469,17 @@ DMS_AVX2 static void gemm_task_avx2(void *vctx, int task, int ntasks) {
 void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                 const float *x, int64_t n, float *y) {
     if (rows <= 0 || n <= 0) return;
+    if (n > 1 && n <= MV_MAX_TOKENS) {
+        // a few tokens: one mat-vec per token beats packing panels (and matches n == 1 exactly)
+        for (int64_t t = 0; t < n; t++) dms_matmul(pool, type, W, rows, cols, x + t * cols, 1, y + t * rows);
+        return;
+    }
     if (cols <= 0) {
         for (int64_t i = 0; i < rows * n; i++) y[i] = 0.0f;
         return;
     }
     mm_ctx c;
-    memset(&c, 0, sizeof c);
+    memset(&c, 0, offsetof(mm_ctx, part_begin));
     c.type = type;
     c.W = (const uint8_t *)W;
     c.rb = dms_row_bytes(type, cols);
@@ -453,10 +493,22 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
     (void)avx2;
 
     if (n == 1) {
-        int64_t rpt = (MV_TASK_BYTES / (int64_t)(c.rb ? c.rb : 1) + 7) / 8 * 8;
-        if (rpt < 8) rpt = 8;
-        c.rows_per_task = rpt;
-        int64_t ntasks = (rows + rpt - 1) / rpt;
+        // y is [1][rows] here (callers with n <= MV_MAX_TOKENS pass one token at a time).
+        // one contiguous range per thread (multiples of 4 rows), chunks of ~16 KB of weights.
+        // Results do not depend on the split: every row is computed alone by the same code.
+        int parts = nthreads < MV_MAX_PARTS ? nthreads : MV_MAX_PARTS;
+        if ((int64_t)parts > (rows + 3) / 4) parts = (int)((rows + 3) / 4);
+        c.nparts = parts;
+        for (int p = 0; p <= parts; p++) {
+            int64_t b = (rows * p / parts + 3) / 4 * 4;
+            c.part_begin[p] = b < rows ? b : rows;
+        }
+        c.part_begin[parts] = rows;
+        for (int p = 0; p < parts; p++) atomic_init(&c.cursor[p].next, c.part_begin[p]);
+        int64_t chunk = MV_CHUNK_BYTES / (int64_t)(c.rb ? c.rb : 1);
+        chunk = (chunk + 3) / 4 * 4;
+        c.chunk_rows = chunk < 4 ? 4 : chunk;
+        int64_t ntasks = parts;
 #if DMS_X86
         if (avx2) {
             // per-call precomputation shared by all rows: x/16 and block sums of x

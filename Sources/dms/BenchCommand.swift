@@ -21,9 +21,6 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repetitions of each run.")
     var repetitions = 3
 
-    @Option(help: "Prefill chunk size.")
-    var prefillChunk = 512
-
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -59,7 +56,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard promptTokens >= 0, genTokens >= 0, depth >= 0 else { throw ValidationError("token counts must be ≥ 0") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be ≥ 1") }
-        guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be ≥ 1") }
     }
 
     func run() throws {
@@ -74,9 +70,9 @@ struct BenchCommand: ParsableCommand {
         settings.depth = depth
         settings.repetitions = repetitions
         let benchmark = Benchmark(model: loaded.model, settings: settings) {
-            loaded.makeCache(precision: modelOptions.kvPrecision)
+            try loaded.makeCache(modelOptions.cacheOptions)
         }
-        let result = try benchmark.run(chunk: prefillChunk) { line in
+        let result = try benchmark.run(chunk: modelOptions.prefillChunk) { line in
             if !json { writeError(line + "\n") }
         }
         let report = Report(
@@ -88,7 +84,7 @@ struct BenchCommand: ParsableCommand {
             decodeSpread: result.decodeTokensPerSecond.isEmpty ? nil : Benchmark.Spread(result.decodeTokensPerSecond),
             decodeMsPerTokenP50: result.decodeLatencies.isEmpty ? nil : Statistics.quantile(result.decodeLatencies, 0.5) * 1000,
             decodeMsPerTokenP99: result.decodeLatencies.isEmpty ? nil : Statistics.quantile(result.decodeLatencies, 0.99) * 1000,
-            kv: result.kv.map { KVReport($0) })
+            kv: result.kv.map(modelOptions.report))
         if json {
             try printJSON(report)
         } else {

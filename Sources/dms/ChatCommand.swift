@@ -23,13 +23,13 @@ struct ChatCommand: ParsableCommand {
     func run() throws {
         let loaded = try modelOptions.load()
         let template = try loaded.chatTemplate()
-        var chat = makeChat(loaded, template)
+        var chat = try makeChat(loaded, template)
         let interactive = isatty(STDIN_FILENO) != 0
         while true {
             if interactive { writeOut("> ") }
             guard let line = readLine(strippingNewline: true), !line.isEmpty else { break }
             if line == "/reset" {
-                chat = makeChat(loaded, template)
+                chat = try makeChat(loaded, template)
                 continue
             }
             do {
@@ -50,8 +50,8 @@ struct ChatCommand: ParsableCommand {
         }
     }
 
-    private func makeChat(_ loaded: LoadedModel, _ template: ChatTemplate) -> ChatSession {
-        let session = loaded.makeSession(cache: loaded.makeCache(precision: modelOptions.kvPrecision))
+    private func makeChat(_ loaded: LoadedModel, _ template: ChatTemplate) throws -> ChatSession {
+        let session = try modelOptions.makeSession(loaded)
         let chat = ChatSession(session: session, template: template, system: system)
         chat.enableThinking = !noThink
         return chat

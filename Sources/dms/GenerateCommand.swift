@@ -52,13 +52,13 @@ struct GenerateCommand: ParsableCommand {
             promptText = text
         }
         let ids = loaded.tokenizer.encode(promptText)
-        let session = loaded.makeSession(cache: loaded.makeCache(precision: modelOptions.kvPrecision))
+        let session = try modelOptions.makeSession(loaded)
         let result = try session.generate(prompt: ids, options: sampling.options) { token in
             if !json { writeOut(token.text) }
             return true
         }
         if json {
-            try printJSON(GenerationReport(result, kv: session.cache.statistics()))
+            try printJSON(GenerationReport(result, kv: modelOptions.report(session.cache.statistics())))
         } else {
             writeOut("\n")
         }

@@ -23,7 +23,7 @@ struct GenerationReport: Encodable {
     var timing: Timing
     var kv: KVReport
 
-    init(_ result: GenerationResult, kv: KVStatistics) {
+    init(_ result: GenerationResult, kv: KVReport) {
         promptTokens = result.promptTokens
         tokens = result.tokens
         text = result.text
@@ -32,7 +32,7 @@ struct GenerationReport: Encodable {
                         decodeTokensPerS: result.timing.decodeTokensPerSecond,
                         decodeMsPerTokenP50: result.timing.decodeMillisecondsQuantile(0.5),
                         decodeMsPerTokenP99: result.timing.decodeMillisecondsQuantile(0.99))
-        self.kv = KVReport(kv)
+        self.kv = kv
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DMSKit
 
-/// Options every model-loading command shares.
+/// Options every model-running command shares: the model, threads, and the KV cache policy.
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "A GGUF file, or a Hugging Face directory (config.json, *.safetensors, tokenizer.json).")
     var model: String
@@ -9,18 +9,67 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "A DMS adapter (safetensors) for this model; turns DMS on.")
+    var adapter: String?
+
+    @Option(help: "KV cache policy: full or dms (default: dms for DMS checkpoints and adapters, else full).")
+    var kv: KVCacheOptions.Policy?
+
     @Option(help: "KV cache storage precision: f16, bf16 or f32.")
     var kvPrecision: KVPrecision = .f16
 
+    @Option(help: "DMS delay window w (default: the one the model or adapter was trained with).")
+    var dmsWindow: Int?
+
+    @Option(help: "DMS evicts a token when its successor's decision logit exceeds this.")
+    var dmsThreshold: Float = 0
+
+    @Option(help: "Benchmarks only: random DMS decisions flagging this fraction of tokens (measures speed and memory, not quality).")
+    var syntheticEviction: Double?
+
+    @Option(help: "Prompt tokens processed per chunk.")
+    var prefillChunk = 512
+
+    @Flag(help: "Include per_head_lengths in the JSON kv object.")
+    var perHeadLengths = false
+
     func validate() throws {
-        if let threads, threads < 1 || threads > 256 {
-            throw ValidationError("--threads must be between 1 and 256")
-        }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+        if let dmsWindow, dmsWindow < 0 || dmsWindow > 1 << 20 { throw ValidationError("--dms-window must be between 0 and 2^20") }
+        guard dmsThreshold.isFinite else { throw ValidationError("--dms-threshold must be finite") }
+        if let rate = syntheticEviction, !(0...1).contains(rate) { throw ValidationError("--synthetic-eviction must be in [0, 1]") }
+        guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be ≥ 1") }
     }
 
+    var cacheOptions: KVCacheOptions {
+        var options = KVCacheOptions(policy: kv, precision: kvPrecision)
+        options.dmsWindow = dmsWindow
+        options.dmsThreshold = dmsThreshold
+        return options
+    }
+
+    /// Loads the model, attaches the adapter or synthetic decisions, and checks the policy can run.
     func load() throws -> LoadedModel {
-        try LoadedModel(path: model, threads: threads)
+        let loaded = try LoadedModel(path: model, threads: threads)
+        if let adapter { try loaded.attachAdapter(path: adapter) }
+        if let rate = syntheticEviction {
+            loaded.model.evictionSource = .synthetic(rate: rate, seed: 42)
+        }
+        _ = try loaded.makeCache(cacheOptions)
+        return loaded
+    }
+
+    /// A session with a fresh cache under these options.
+    func makeSession(_ loaded: LoadedModel) throws -> GenerationSession {
+        let session = GenerationSession(model: loaded.model, tokenizer: loaded.tokenizer, cache: try loaded.makeCache(cacheOptions))
+        session.prefillChunk = prefillChunk
+        return session
+    }
+
+    func report(_ statistics: KVStatistics) -> KVReport {
+        KVReport(statistics, includePerHeadLengths: perHeadLengths)
     }
 }
 
 extension KVPrecision: ExpressibleByArgument {}
+extension KVCacheOptions.Policy: ExpressibleByArgument {}

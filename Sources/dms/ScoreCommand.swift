@@ -35,11 +35,11 @@ struct ScoreCommand: ParsableCommand {
             }
         } ?? text!
         let loaded = try modelOptions.load()
-        let session = loaded.makeSession(cache: loaded.makeCache(precision: modelOptions.kvPrecision))
+        let session = try modelOptions.makeSession(loaded)
         let result = try session.score(loaded.tokenizer.encode(input))
         if json {
             try printJSON(Report(ids: result.ids, logprobs: result.logprobs, perplexity: result.perplexity,
-                                 kv: KVReport(session.cache.statistics())))
+                                 kv: modelOptions.report(session.cache.statistics())))
         } else {
             for (id, logprob) in zip(result.ids, result.logprobs) {
                 let shown = logprob.map { String(format: "%9.4f", $0) } ?? "        -"

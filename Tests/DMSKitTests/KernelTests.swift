@@ -1,14 +1,14 @@
 import Foundation
 import Testing
 
-@testable import DMSKit
+import DMSKit
 
 // Checks every C kernel against naive double-precision references on random data.
 // Run once more with DMS_KERNELS_ISA=scalar in the environment to cover the portable path.
 
 // MARK: - Helpers
 
-struct SplitMix64 {
+struct KernelTestRNG {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -25,7 +25,7 @@ struct SplitMix64 {
 }
 
 /// Reference f16 -> f32 (exact).
-func halfToFloat(_ h: UInt16) -> Float {
+func refHalfToFloat(_ h: UInt16) -> Float {
     let sign: Float = (h & 0x8000) != 0 ? -1 : 1
     let e = Int((h >> 10) & 0x1f)
     let m = Int(h & 0x3ff)
@@ -35,7 +35,7 @@ func halfToFloat(_ h: UInt16) -> Float {
 }
 
 /// Reference f32 -> f16, round to nearest even, by search over the (monotone) positive halves.
-func floatToHalf(_ f: Float) -> UInt16 {
+func refFloatToHalf(_ f: Float) -> UInt16 {
     if f.isNaN { return 0x7e00 }
     let sign: UInt16 = f.sign == .minus ? 0x8000 : 0
     let a = Double(abs(f))
@@ -43,12 +43,12 @@ func floatToHalf(_ f: Float) -> UInt16 {
     var lo: UInt16 = 0, hi: UInt16 = 0x7c00
     while lo < hi {
         let mid = UInt16((UInt32(lo) + UInt32(hi) + 1) / 2)
-        if Double(halfToFloat(mid)) <= a { lo = mid } else { hi = mid - 1 }
+        if Double(refHalfToFloat(mid)) <= a { lo = mid } else { hi = mid - 1 }
     }
     if lo == 0x7c00 { return sign | 0x7c00 }
-    let below = Double(halfToFloat(lo))
+    let below = Double(refHalfToFloat(lo))
     // the value above 0x7bff is 65536 for rounding purposes
-    let above = lo == 0x7bff ? 65536.0 : Double(halfToFloat(lo + 1))
+    let above = lo == 0x7bff ? 65536.0 : Double(refHalfToFloat(lo + 1))
     if a == below { return sign | lo }
     let dl = a - below, du = above - a
     var r = lo
@@ -56,15 +56,15 @@ func floatToHalf(_ f: Float) -> UInt16 {
     return sign | r
 }
 
-func bf16ToFloat(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
+func refBF16ToFloat(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
 
 /// Reference f32 -> bf16 (round to nearest even, by comparison of neighbours in Double).
-func floatToBF16(_ f: Float) -> UInt16 {
+func refFloatToBF16(_ f: Float) -> UInt16 {
     if f.isNaN { return UInt16(f.bitPattern >> 16) | 0x40 }
     let bits = f.bitPattern
     let lo = UInt16(bits >> 16)
     if bits & 0xffff == 0 { return lo }
-    let below = Double(bf16ToFloat(lo))
+    let below = Double(refBF16ToFloat(lo))
     var above = Double(Float(bitPattern: UInt32(lo &+ 1) << 16))
     if above.isInfinite { above = above < 0 ? -0x1p128 : 0x1p128 }  // rounding boundary past max
     let a = Double(f)
@@ -73,13 +73,13 @@ func floatToBF16(_ f: Float) -> UInt16 {
     return lo
 }
 
-func le16(_ v: UInt16, into bytes: inout [UInt8]) {
+func appendLE16(_ v: UInt16, into bytes: inout [UInt8]) {
     bytes.append(UInt8(v & 0xff))
     bytes.append(UInt8(v >> 8))
 }
 
 /// Encodes `rows x cols` values in `type`; returns the bytes and the exactly dequantized values.
-func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes: [UInt8], deq: [Double]) {
+func encodeWeights(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes: [UInt8], deq: [Double]) {
     var bytes: [UInt8] = []
     var deq: [Double] = []
     for r in 0..<rows {
@@ -93,15 +93,15 @@ func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes
             }
         case .f16:
             for v in row {
-                let h = floatToHalf(v)
-                le16(h, into: &bytes)
-                deq.append(Double(halfToFloat(h)))
+                let h = refFloatToHalf(v)
+                appendLE16(h, into: &bytes)
+                deq.append(Double(refHalfToFloat(h)))
             }
         case .bf16:
             for v in row {
-                let h = floatToBF16(v)
-                le16(h, into: &bytes)
-                deq.append(Double(bf16ToFloat(h)))
+                let h = refFloatToBF16(v)
+                appendLE16(h, into: &bytes)
+                deq.append(Double(refBF16ToFloat(h)))
             }
         case .q8_0:
             for b in 0..<(cols / 32) {
@@ -109,9 +109,9 @@ func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes
                 let amax = blk.map { abs($0) }.max()!
                 let d = amax / 127
                 let id: Float = d != 0 ? 1 / d : 0
-                let dh = floatToHalf(d)
-                le16(dh, into: &bytes)
-                let dd = Double(halfToFloat(dh))
+                let dh = refFloatToHalf(d)
+                appendLE16(dh, into: &bytes)
+                let dd = Double(refHalfToFloat(dh))
                 for v in blk {
                     let q = Int8(max(-127, min(127, (v * id).rounded())))
                     bytes.append(UInt8(bitPattern: q))
@@ -125,9 +125,9 @@ func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes
                 for v in blk where abs(v) > amax { amax = abs(v); mx = v }
                 let d = mx / -8
                 let id: Float = d != 0 ? 1 / d : 0
-                let dh = floatToHalf(d)
-                le16(dh, into: &bytes)
-                let dd = Double(halfToFloat(dh))
+                let dh = refFloatToHalf(d)
+                appendLE16(dh, into: &bytes)
+                let dd = Double(refHalfToFloat(dh))
                 let q = blk.map { UInt8(max(0, min(15, Int(($0 * id + 8.5).rounded(.down))))) }
                 for j in 0..<16 { bytes.append(q[j] | (q[j + 16] << 4)) }
                 var vals = [Double](repeating: 0, count: 32)
@@ -140,10 +140,10 @@ func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes
                 let mn = blk.min()!, mx = blk.max()!
                 let d = (mx - mn) / 15
                 let id: Float = d != 0 ? 1 / d : 0
-                let dh = floatToHalf(d), mh = floatToHalf(mn)
-                le16(dh, into: &bytes)
-                le16(mh, into: &bytes)
-                let dd = Double(halfToFloat(dh)), md = Double(halfToFloat(mh))
+                let dh = refFloatToHalf(d), mh = refFloatToHalf(mn)
+                appendLE16(dh, into: &bytes)
+                appendLE16(mh, into: &bytes)
+                let dd = Double(refHalfToFloat(dh)), md = Double(refHalfToFloat(mh))
                 let q = blk.map { UInt8(max(0, min(15, Int((($0 - mn) * id + 0.5).rounded(.down))))) }
                 for j in 0..<16 { bytes.append(q[j] | (q[j + 16] << 4)) }
                 for j in 0..<32 { deq.append(dd * Double(q[j]) + md) }
@@ -154,7 +154,7 @@ func encode(_ values: [Float], rows: Int, cols: Int, type: WeightType) -> (bytes
     return (bytes, deq)
 }
 
-func runMatmul(_ pool: WorkerPool?, _ type: WeightType, _ bytes: [UInt8], rows: Int, cols: Int,
+func runKernelMatmul(_ pool: WorkerPool?, _ type: WeightType, _ bytes: [UInt8], rows: Int, cols: Int,
                x: [Float], n: Int) -> [Float] {
     var y = [Float](repeating: .nan, count: rows * n)
     bytes.withUnsafeBytes { w in
@@ -169,7 +169,7 @@ func runMatmul(_ pool: WorkerPool?, _ type: WeightType, _ bytes: [UInt8], rows: 
     return y
 }
 
-func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
+func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
 }
 
@@ -213,7 +213,7 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         for (i, v) in src.enumerated() {
             let want = cases[i % cases.count].1
             #expect(dst[i] == want, "f32->f16 \(v): got \(String(dst[i], radix: 16)) want \(String(want, radix: 16))")
-            #expect(floatToHalf(v) == want)
+            #expect(refFloatToHalf(v) == want)
         }
         // NaN stays NaN
         let nans: [Float] = [.nan, -.nan, Float(bitPattern: 0x7f80_0001), Float(bitPattern: 0xffc0_1234)]
@@ -227,7 +227,7 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         var back = [UInt16](repeating: 0, count: all.count)
         Kernels.f32ToF16(f, &back, count: all.count)
         for h in all {
-            let want = halfToFloat(h)
+            let want = refHalfToFloat(h)
             if want.isNaN {
                 #expect(f[Int(h)].isNaN)
             } else {
@@ -236,17 +236,17 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
             }
         }
         // random floats across the half range vs the reference
-        var rng = SplitMix64(seed: 7)
+        var rng = KernelTestRNG(seed: 7)
         let rnd = (0..<4099).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xbfff_ffff) }
         var rh = [UInt16](repeating: 0, count: rnd.count)
         Kernels.f32ToF16(rnd, &rh, count: rnd.count)
         for (i, v) in rnd.enumerated() where !v.isNaN {
-            #expect(rh[i] == floatToHalf(v), "f32->f16 of \(v)")
+            #expect(rh[i] == refFloatToHalf(v), "f32->f16 of \(v)")
         }
     }
 
     @Test func bf16Conversion() {
-        var rng = SplitMix64(seed: 11)
+        var rng = KernelTestRNG(seed: 11)
         var src = (0..<1000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
         src += [0, -0.0, .infinity, -.infinity, .nan, 1, Float(bitPattern: 0x3f80_8000),
                 Float(bitPattern: 0x3f81_8000), Float(bitPattern: 0x7f7f_ffff)]
@@ -254,9 +254,9 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         Kernels.f32ToBF16(src, &dst, count: src.count)
         for (i, v) in src.enumerated() {
             if v.isNaN {
-                #expect(bf16ToFloat(dst[i]).isNaN)
+                #expect(refBF16ToFloat(dst[i]).isNaN)
             } else {
-                #expect(dst[i] == floatToBF16(v), "f32->bf16 of \(v)")
+                #expect(dst[i] == refFloatToBF16(v), "f32->bf16 of \(v)")
             }
         }
         var back = [Float](repeating: 0, count: dst.count)
@@ -268,10 +268,10 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 
     @Test(arguments: WeightType.allCases)
     func dequantizeRow(type: WeightType) {
-        var rng = SplitMix64(seed: 3)
+        var rng = KernelTestRNG(seed: 3)
         for cols in [32, 96, 576] {
             let vals = rng.floats(cols, scale: 2)
-            let (bytes, deq) = encode(vals, rows: 1, cols: cols, type: type)
+            let (bytes, deq) = encodeWeights(vals, rows: 1, cols: cols, type: type)
             var out = [Float](repeating: .nan, count: cols)
             bytes.withUnsafeBytes { b in
                 Kernels.dequantizeRow(type: type, source: b.baseAddress!, destination: &out, columns: cols)
@@ -285,16 +285,16 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 
     @Test(arguments: WeightType.allCases)
     func matmulMatchesReference(type: WeightType) {
-        var rng = SplitMix64(seed: 5 + UInt64(type.blockBytes))
+        var rng = KernelTestRNG(seed: 5 + UInt64(type.blockBytes))
         var shapes = [(13, 64), (21, 96), (9, 576), (40, 576)]
         if type.blockSize == 1 { shapes.append((11, 70)) }  // float types: any column count
         let pool = WorkerPool(threads: 2)
         for (rows, cols) in shapes {
             let w = rng.floats(rows * cols)
-            let (bytes, deq) = encode(w, rows: rows, cols: cols, type: type)
-            for n in [1, 3, 37] {
+            let (bytes, deq) = encodeWeights(w, rows: rows, cols: cols, type: type)
+            for n in [1, 3, 5, 37] {
                 let x = rng.floats(n * cols)
-                let y = runMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
+                let y = runKernelMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
                 for t in 0..<n {
                     for r in 0..<rows {
                         var ref = 0.0, mag = 0.0
@@ -314,18 +314,18 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 
     @Test(arguments: WeightType.allCases)
     func matmulIsIndependentOfThreadCount(type: WeightType) {
-        var rng = SplitMix64(seed: 99)
+        var rng = KernelTestRNG(seed: 99)
         let pools = [WorkerPool(threads: 1), WorkerPool(threads: 2), WorkerPool(threads: 3)]
         for (rows, cols) in [(300, 64), (77, 576)] {
-            let (bytes, _) = encode(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
+            let (bytes, _) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
             for n in [1, 2, 37, 70] {
                 let x = rng.floats(n * cols)
-                let base = runMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n)
+                let base = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n)
                 #expect(!base.contains { $0.isNaN })
                 for pool in pools {
                     for _ in 0..<2 {
-                        let y = runMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
-                        #expect(bitsEqual(y, base), "\(type) \(rows)x\(cols) n=\(n) threads=\(pool.threads)")
+                        let y = runKernelMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
+                        #expect(kernelBitsEqual(y, base), "\(type) \(rows)x\(cols) n=\(n) threads=\(pool.threads)")
                     }
                 }
             }
@@ -370,7 +370,7 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
     }
 
     @Test func rmsNorm() {
-        var rng = SplitMix64(seed: 21)
+        var rng = KernelTestRNG(seed: 21)
         for n in [1, 7, 64, 576, 1000] {
             let x = rng.floats(n, scale: 3)
             let w = rng.floats(n)
@@ -391,19 +391,19 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
             inplace.withUnsafeMutableBufferPointer { p in
                 Kernels.rmsNorm(p.baseAddress!, weight: w, output: p.baseAddress!, count: n, epsilon: 1e-5)
             }
-            #expect(bitsEqual(inplace, out))
+            #expect(kernelBitsEqual(inplace, out))
         }
     }
 
     @Test func swigluAddSoftmax() {
-        var rng = SplitMix64(seed: 23)
+        var rng = KernelTestRNG(seed: 23)
         for n in [1, 5, 8, 13, 64, 1537] {
             let g = rng.floats(n, scale: 12), u = rng.floats(n, scale: 2)
             var out = [Float](repeating: 0, count: n)
             Kernels.swiglu(gate: g, up: u, output: &out, count: n)
             for i in 0..<n {
                 let gd = Double(g[i])
-                let ref = gd / (1 + _exp(-gd)) * Double(u[i])
+                let ref = gd / (1 + refExp(-gd)) * Double(u[i])
                 #expect(abs(Double(out[i]) - ref) <= 1e-6 * abs(ref) + 1e-30, "swiglu \(g[i])")
             }
             var y = u
@@ -413,7 +413,7 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
             let orig = s
             Kernels.softmax(&s, count: n)
             let mx = orig.max()!
-            let es = orig.map { _exp(Double($0 - mx)) }
+            let es = orig.map { refExp(Double($0 - mx)) }
             let sum = es.reduce(0, +)
             for i in 0..<n {
                 let ref = es[i] / sum
@@ -427,15 +427,15 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         Kernels.swiglu(gate: g, up: u, output: &out, count: g.count)
         for i in 0..<g.count {
             let gd = Double(g[i])
-            let ref = gd / (1 + _exp(-gd))
+            let ref = gd / (1 + refExp(-gd))
             #expect(abs(Double(out[i]) - ref) <= 1e-6 * abs(ref) + 1e-37, "swiglu(\(g[i])) = \(out[i])")
         }
     }
 
     @Test func ropeBothLayouts() {
-        var rng = SplitMix64(seed: 31)
+        var rng = KernelTestRNG(seed: 31)
         for dim in [64, 128] {
-            let invFreq = (0..<(dim / 2)).map { Float(1 / _pow(10000.0, Double(2 * $0) / Double(dim))) }
+            let invFreq = (0..<(dim / 2)).map { Float(1 / refPow(10000.0, Double(2 * $0) / Double(dim))) }
             for pos in [0, 1, 17, 4095, 32000] {
                 for interleaved in [true, false] {
                     let x = rng.floats(dim, scale: 4)
@@ -446,10 +446,10 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
                     var y2 = x
                     Kernels.rope(&y2, dimension: dim, position: pos, inverseFrequencies: invFreq,
                                  interleaved: interleaved)
-                    #expect(bitsEqual(y, y2))
+                    #expect(kernelBitsEqual(y, y2))
                     for i in 0..<(dim / 2) {
                         let angle = Double(Float(pos) * invFreq[i])  // f32 product, as PyTorch
-                        let c = _cos(angle), s = _sin(angle)
+                        let c = refCos(angle), s = refSin(angle)
                         let (a, b) = interleaved ? (2 * i, 2 * i + 1) : (i, i + dim / 2)
                         let r0 = Double(x[a]) * c - Double(x[b]) * s
                         let r1 = Double(x[b]) * c + Double(x[a]) * s
@@ -465,13 +465,13 @@ func bitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 // MARK: - Attention
 
 /// Paged KV storage for one KV head (test-side).
-final class TestKV {
+final class KernelTestKV {
     let type: WeightType, pageSize: Int, headDim: Int, slots: Int
     var kPages: [UnsafeMutableRawPointer] = []
     var vPages: [UnsafeMutableRawPointer] = []
     var k: [Double], v: [Double]  // exact stored values, [slot][d]
 
-    init(type: WeightType, pageSize: Int, headDim: Int, slots: Int, mask: [UInt8]?, rng: inout SplitMix64) {
+    init(type: WeightType, pageSize: Int, headDim: Int, slots: Int, mask: [UInt8]?, rng: inout KernelTestRNG) {
         self.type = type
         self.pageSize = pageSize
         self.headDim = headDim
@@ -496,13 +496,13 @@ final class TestKV {
                     switch type {
                     case .f32: page.storeBytes(of: val, toByteOffset: (off + d) * 4, as: Float.self)
                     case .f16:
-                        let h = hidden ? UInt16(0x7e00) : floatToHalf(val)
+                        let h = hidden ? UInt16(0x7e00) : refFloatToHalf(val)
                         page.storeBytes(of: h, toByteOffset: (off + d) * 2, as: UInt16.self)
-                        stored = Double(halfToFloat(h))
+                        stored = Double(refHalfToFloat(h))
                     default:
-                        let h = hidden ? UInt16(0x7fc0) : floatToBF16(val)
+                        let h = hidden ? UInt16(0x7fc0) : refFloatToBF16(val)
                         page.storeBytes(of: h, toByteOffset: (off + d) * 2, as: UInt16.self)
-                        stored = Double(bf16ToFloat(h))
+                        stored = Double(refBF16ToFloat(h))
                     }
                     if which == 0 { k.append(stored) } else { v.append(stored) }
                 }
@@ -533,7 +533,7 @@ final class TestKV {
                 return d * Double(scale)
             }
             let mx = sc.max()!
-            sc = sc.map { _exp($0 - mx) }
+            sc = sc.map { refExp($0 - mx) }
             let sum = sc.reduce(0, +)
             for (j, s) in vis.enumerated() {
                 for e in 0..<headDim { out[g * headDim + e] += sc[j] / sum * v[s * headDim + e] }
@@ -543,11 +543,11 @@ final class TestKV {
     }
 }
 
-@Suite struct AttentionTests {
-    func attention(_ kv: TestKV, q: [Float], G: Int, scale: Float, mask: [UInt8]?) -> [Float] {
+@Suite struct KernelAttentionTests {
+    func attention(_ kv: KernelTestKV, q: [Float], G: Int, scale: Float, mask: [UInt8]?) -> [Float] {
         var out = [Float](repeating: .nan, count: G * kv.headDim)
         kv.withPages { kp, vp in
-            mask.withOptionalPointer { mp in
+            mask.withKernelMaskPointer { mp in
                 Kernels.attention(kvType: kv.type, keyPages: kp, valuePages: vp, pageSize: kv.pageSize,
                                   slots: kv.slots, mask: mp, headDim: kv.headDim, queries: q,
                                   groupSize: G, scale: scale, output: &out)
@@ -558,7 +558,7 @@ final class TestKV {
 
     @Test(arguments: [WeightType.f32, .f16, .bf16])
     func attentionMatchesReference(type: WeightType) {
-        var rng = SplitMix64(seed: 41)
+        var rng = KernelTestRNG(seed: 41)
         let configs: [(pageSize: Int, slots: Int, headDim: Int, G: Int)] = [
             (16, 1, 64, 3), (5, 37, 64, 3), (1, 9, 128, 2), (64, 150, 64, 3), (7, 100, 128, 1),
             (16, 70, 64, 5), (3, 20, 64, 17), (256, 300, 128, 3),
@@ -566,7 +566,7 @@ final class TestKV {
         for c in configs {
             for masked in [false, true] {
                 let mask: [UInt8]? = masked ? (0..<c.slots).map { _ in rng.int(3) == 0 ? 0 : 1 } : nil
-                let kv = TestKV(type: type, pageSize: c.pageSize, headDim: c.headDim, slots: c.slots,
+                let kv = KernelTestKV(type: type, pageSize: c.pageSize, headDim: c.headDim, slots: c.slots,
                                 mask: mask, rng: &rng)
                 let q = rng.floats(c.G * c.headDim, scale: 2)
                 let scale = 1 / Float(c.headDim).squareRoot()
@@ -582,11 +582,11 @@ final class TestKV {
 
     @Test(arguments: [WeightType.f32, .f16])
     func partialsMergeToFull(type: WeightType) {
-        var rng = SplitMix64(seed: 43)
+        var rng = KernelTestRNG(seed: 43)
         let (pageSize, slots, D, G) = (8, 120, 64, 3)
         var mask: [UInt8] = (0..<slots).map { _ in rng.int(4) == 0 ? 0 : 1 }
         for s in 40..<60 { mask[s] = 0 }  // a fully masked chunk
-        let kv = TestKV(type: type, pageSize: pageSize, headDim: D, slots: slots, mask: mask, rng: &rng)
+        let kv = KernelTestKV(type: type, pageSize: pageSize, headDim: D, slots: slots, mask: mask, rng: &rng)
         let q = rng.floats(G * D, scale: 2)
         let scale: Float = 0.125
         let full = attention(kv, q: q, G: G, scale: scale, mask: mask)
@@ -639,7 +639,7 @@ final class TestKV {
 }
 
 extension Optional where Wrapped == [UInt8] {
-    func withOptionalPointer<R>(_ body: (UnsafePointer<UInt8>?) -> R) -> R {
+    func withKernelMaskPointer<R>(_ body: (UnsafePointer<UInt8>?) -> R) -> R {
         switch self {
         case .none: return body(nil)
         case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
@@ -647,7 +647,7 @@ extension Optional where Wrapped == [UInt8] {
     }
 }
 
-@inline(__always) func _exp(_ x: Double) -> Double { Foundation.exp(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }
-@inline(__always) func _sin(_ x: Double) -> Double { Foundation.sin(x) }
-@inline(__always) func _pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+@inline(__always) func refExp(_ x: Double) -> Double { Foundation.exp(x) }
+@inline(__always) func refCos(_ x: Double) -> Double { Foundation.cos(x) }
+@inline(__always) func refSin(_ x: Double) -> Double { Foundation.sin(x) }
+@inline(__always) func refPow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }

@@ -77,8 +77,10 @@ void dms_rope(float *x, int64_t dim, int64_t pos, const float *inv_freq, int int
 // Page p holds `page_size` slots; slot s of a page is at kpages[p] + s*head_dim elements.
 // kv_type is DMS_WTYPE_F32, DMS_WTYPE_F16 or DMS_WTYPE_BF16.
 // The visible slots are 0..<n_slots (page-major) except those with mask[s] == 0 when mask != NULL.
-// q: [G][head_dim] f32; out: [G][head_dim] f32; scale multiplies q·k.
-// Keys and values are each read once for all G heads. Single-threaded (see dms_attention_split).
+// q: [G][head_dim] f32; out: [G][head_dim] f32; scale multiplies q·k. With no visible slot at
+// all, out is zero.
+// Keys and values are each read once for all G heads. Single-threaded: parallelise over KV heads,
+// or split long contexts with dms_attention_partial + dms_attention_merge.
 void dms_attention(dms_wtype kv_type, const void *const *kpages, const void *const *vpages,
                    int64_t page_size, int64_t n_slots, const uint8_t *mask, int64_t head_dim,
                    const float *q, int64_t G, float scale, float *out);
@@ -86,6 +88,7 @@ void dms_attention(dms_wtype kv_type, const void *const *kpages, const void *con
 /// Partial attention over slots [slot_begin, slot_end) for split-K (flash-decoding): writes the
 /// unnormalised output acc[G][head_dim], the running max m[G] and sum l[G]; merge partials with
 /// dms_attention_merge. A chunk with no visible slot yields m = -INFINITY, l = 0, acc = 0.
+/// `mask` (if not NULL) is indexed by absolute slot number, as in dms_attention.
 void dms_attention_partial(dms_wtype kv_type, const void *const *kpages, const void *const *vpages,
                            int64_t page_size, int64_t slot_begin, int64_t slot_end,
                            const uint8_t *mask, int64_t head_dim, const float *q, int64_t G,

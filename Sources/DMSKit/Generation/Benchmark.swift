@@ -35,10 +35,10 @@ public struct Benchmark {
     }
 
     public let model: LanguageModel
-    public let makeCache: () -> KVCache
+    public let makeCache: () throws -> KVCache
     public let settings: Settings
 
-    public init(model: LanguageModel, settings: Settings, makeCache: @escaping () -> KVCache) {
+    public init(model: LanguageModel, settings: Settings, makeCache: @escaping () throws -> KVCache) {
         self.model = model
         self.settings = settings
         self.makeCache = makeCache
@@ -61,7 +61,7 @@ public struct Benchmark {
         var result = Result()
         for repetition in 0..<max(settings.repetitions, 1) {
             if settings.promptTokens > 0 {
-                let cache = makeCache()
+                let cache = try makeCache()
                 try fill(cache, settings.depth)
                 let prompt = tokens(settings.promptTokens)
                 let start = DispatchTime.now()
@@ -77,7 +77,7 @@ public struct Benchmark {
                 progress(String(format: "run %d: pp%d @ d%d: %.1f tokens/s", repetition + 1, settings.promptTokens, settings.depth, speed))
             }
             if settings.generatedTokens > 0 {
-                let cache = makeCache()
+                let cache = try makeCache()
                 try fill(cache, settings.depth)
                 var token = tokens(1)[0]
                 let start = DispatchTime.now()

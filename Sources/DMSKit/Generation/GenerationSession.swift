@@ -11,7 +11,7 @@ public final class GenerationSession: @unchecked Sendable {
     /// Tokens in the cache, in order.
     public private(set) var history: [Int] = []
     /// Prompt tokens are fed to the model in chunks of this size.
-    public var prefillChunk = 256
+    public var prefillChunk = 512
     /// The last generated token, not yet in the cache; it is fed before the next prompt.
     private var unfedToken: Int?
 

@@ -18,10 +18,13 @@ public struct AttentionBatch {
     public var output: UnsafeMutablePointer<Float>
     /// Multiplies `q · k` (1/sqrt(headDim)).
     public var scale: Float
+    /// DMS eviction logits `[tokenCount][kvHeadCount]` when the model computes them (token `t`'s
+    /// logit decides the fate of token `t - 1`); nil otherwise.
+    public var evictionLogits: UnsafePointer<Float>?
 
     public init(layer: Int, startPosition: Int, tokenCount: Int, phase: Phase,
                 queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                output: UnsafeMutablePointer<Float>, scale: Float) {
+                output: UnsafeMutablePointer<Float>, scale: Float, evictionLogits: UnsafePointer<Float>? = nil) {
         self.layer = layer
         self.startPosition = startPosition
         self.tokenCount = tokenCount
@@ -31,5 +34,6 @@ public struct AttentionBatch {
         self.values = values
         self.output = output
         self.scale = scale
+        self.evictionLogits = evictionLogits
     }
 }

@@ -73,15 +73,16 @@ public final class LoadedModel: @unchecked Sendable {
         }
     }
 
-    /// A new KV cache for this model under the full-cache policy.
+    /// A new KV cache with the full policy.
     public func makeCache(precision: KVPrecision = .f16, pageSize: Int = 256) -> KVCache {
         let geometry = KVCacheGeometry(configuration)
-        let pool = KVPagePool(pageSize: pageSize, headDim: geometry.headDim, precision: precision)
-        return FullKVCache(geometry: geometry, pool: pool)
+        return FullKVCache(geometry: geometry, pool: KVPagePool(pageSize: pageSize, headDim: geometry.headDim, precision: precision))
     }
 
-    /// A new generation session with its own cache.
+    /// A new generation session with its own cache (by default the model's own policy: DMS for
+    /// DMS checkpoints and attached adapters, else full).
     public func makeSession(cache: KVCache? = nil) -> GenerationSession {
-        GenerationSession(model: model, tokenizer: tokenizer, cache: cache ?? makeCache())
+        GenerationSession(model: model, tokenizer: tokenizer,
+                          cache: cache ?? (try? makeCache(KVCacheOptions())) ?? makeCache())
     }
 }

@@ -77,7 +77,8 @@ extension ModelConfiguration {
             ropeScaling: try RopeScaling(huggingFace: config.ropeScaling),
             ropeLayout: .halfSplit,
             hasQKNorm: arch == .qwen3,
-            tiedEmbeddings: config.tieWordEmbeddings)
+            tiedEmbeddings: config.tieWordEmbeddings,
+            queryNeuronDMS: try Self.queryNeuronDMS(config))
         try validate()
     }
 }
@@ -106,5 +107,20 @@ extension RopeScaling {
         default:
             throw ModelLoadError.invalidConfiguration("unsupported rope_scaling type '\(type)'")
         }
+    }
+}
+
+extension ModelConfiguration {
+    /// Variant A settings when config.json carries the DMS fields (all three or none).
+    static func queryNeuronDMS(_ config: HFConfig) throws -> DMSParameters? {
+        let present = [config.dmsAlphaScale != nil, config.dmsInitialAlphaOffset != nil, config.dmsWindowSize != nil]
+        guard present.contains(true) else { return nil }
+        guard let scale = config.dmsAlphaScale, let offset = config.dmsInitialAlphaOffset,
+              let window = config.dmsWindowSize else {
+            throw ModelLoadError.invalidConfiguration(
+                "config.json has some but not all of dms_alpha_scale, dms_initial_alpha_offset, dms_window_size")
+        }
+        return DMSParameters(window: window, alphaScale: Float(scale), offset: Float(offset),
+                             trainedRatio: config.dmsCompressionRatio)
     }
 }

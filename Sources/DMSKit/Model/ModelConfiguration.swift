@@ -32,12 +32,15 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Qwen3's per-head RMSNorm of queries and keys before RoPE.
     public var hasQKNorm: Bool
     public var tiedEmbeddings: Bool
+    /// DMS variant A: the checkpoint borrows the last query dimension of each group's first head
+    /// for the eviction decision (`dms_*` fields of config.json). That neuron is always zeroed.
+    public var queryNeuronDMS: DMSParameters?
 
     public init(
         architecture: Architecture, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
         headCount: Int, kvHeadCount: Int, headDim: Int, vocabularySize: Int, contextLength: Int,
         rmsNormEpsilon: Float, ropeTheta: Double, ropeScaling: RopeScaling?, ropeLayout: RopeLayout,
-        hasQKNorm: Bool, tiedEmbeddings: Bool
+        hasQKNorm: Bool, tiedEmbeddings: Bool, queryNeuronDMS: DMSParameters? = nil
     ) {
         self.architecture = architecture
         self.hiddenSize = hiddenSize
@@ -54,6 +57,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.ropeLayout = ropeLayout
         self.hasQKNorm = hasQKNorm
         self.tiedEmbeddings = tiedEmbeddings
+        self.queryNeuronDMS = queryNeuronDMS
     }
 
     /// Query heads per KV head (`G` in the DMS spec).
@@ -76,5 +80,9 @@ public struct ModelConfiguration: Sendable, Equatable {
         try require(contextLength > 0, "context length \(contextLength) must be positive")
         try require(rmsNormEpsilon > 0 && rmsNormEpsilon < 1, "RMSNorm epsilon \(rmsNormEpsilon) is out of range")
         try require(ropeTheta > 0, "RoPE base \(ropeTheta) must be positive")
+        if let dms = queryNeuronDMS {
+            try require(dms.window >= 0 && dms.window < 1 << 20, "dms_window_size \(dms.window) is out of range")
+            try require(dms.alphaScale.isFinite && dms.offset.isFinite, "dms_alpha_scale and dms_initial_alpha_offset must be finite")
+        }
     }
 }

@@ -7,6 +7,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     /// Threads for the kernels; `nil` runs on the caller's thread only.
     public let workers: WorkerPool?
     let inverseFrequencies: [Float]
+    /// Where DMS eviction logits come from; nil computes none (only `dms` caches need them).
+    public var evictionSource: EvictionDecisionSource? {
+        didSet {
+            if case .synthetic(_, let seed) = evictionSource { syntheticRandom = RandomSource(seed: seed) }
+        }
+    }
+    private var syntheticRandom = RandomSource(seed: 0)
 
     private let residual = ScratchBuffer()
     private let normed = ScratchBuffer()
@@ -17,6 +24,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let gate = ScratchBuffer()
     private let up = ScratchBuffer()
     private let lastHidden = ScratchBuffer()
+    private let evictionLogits = ScratchBuffer()
 
     public init(configuration: ModelConfiguration, weights: ModelWeights, workers: WorkerPool?) {
         self.configuration = configuration
@@ -24,6 +32,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         self.workers = workers
         self.inverseFrequencies = RopeScaling.inverseFrequencies(
             dimension: configuration.headDim, theta: configuration.ropeTheta, scaling: configuration.ropeScaling)
+        evictionSource = configuration.queryNeuronDMS.map { .queryNeuron($0) }
     }
 
     public func forward(_ tokens: [Int], cache: KVCache, phase: AttentionBatch.Phase, logits rows: LogitRows) throws -> [Float] {
@@ -48,20 +57,32 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let attn = attention.reserve(n * qWidth)
         let g = gate.reserve(n * c.intermediateSize)
         let u = up.reserve(n * c.intermediateSize)
+        let decisions = evictionLogits.reserve(n * c.kvHeadCount)
 
         for (i, token) in tokens.enumerated() {
             weights.tokenEmbedding.row(token, into: x + i * hidden)
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         for (layerIndex, layer) in weights.layers.enumerated() {
+            var hasDecisions = true
+            switch evictionSource {
+            case .adapter(let adapter):
+                adapterLogits(adapter.layers[layerIndex], adapter.parameters, residual: x, rows: n, into: decisions, scratch: h)
+            case .synthetic(let rate, _):
+                for i in 0..<(n * c.kvHeadCount) { decisions[i] = syntheticRandom.nextUnit() < rate ? 1 : -1 }
+            case .queryNeuron, nil:
+                hasDecisions = evictionSource != nil
+            }
             rmsNormRows(x, weight: layer.attentionNorm, into: h, rows: n, width: hidden)
             layer.query.apply(h, tokens: n, into: q, pool: workers)
             layer.key.apply(h, tokens: n, into: k, pool: workers)
             layer.value.apply(h, tokens: n, into: v, pool: workers)
-            prepareHeads(q, rows: n, heads: c.headCount, norm: layer.queryNorm, start: start)
-            prepareHeads(k, rows: n, heads: c.kvHeadCount, norm: layer.keyNorm, start: start)
+            prepareHeads(q, rows: n, heads: c.headCount, norm: layer.queryNorm, start: start,
+                         donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions)
+            prepareHeads(k, rows: n, heads: c.kvHeadCount, norm: layer.keyNorm, start: start, donorLogits: nil)
             try cache.attend(AttentionBatch(layer: layerIndex, startPosition: start, tokenCount: n, phase: phase,
-                                            queries: q, keys: k, values: v, output: attn, scale: scale),
+                                            queries: q, keys: k, values: v, output: attn, scale: scale,
+                                            evictionLogits: hasDecisions ? UnsafePointer(decisions) : nil),
                              pool: workers)
             layer.output.apply(attn, tokens: n, into: h, pool: workers)
             Kernels.add(x, h, count: n * hidden)
@@ -107,10 +128,15 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     /// Per-head norm (Qwen3) and RoPE of `rows` tokens' heads, in place.
-    private func prepareHeads(_ data: UnsafeMutablePointer<Float>, rows: Int, heads: Int, norm: [Float]?, start: Int) {
+    ///
+    /// With `donorLogits` (DMS variant A) the last dimension of each group's first query head is
+    /// read as the eviction logit `s * q - b` after the norm and zeroed before and after RoPE.
+    private func prepareHeads(_ data: UnsafeMutablePointer<Float>, rows: Int, heads: Int, norm: [Float]?, start: Int,
+                              donorLogits: UnsafeMutablePointer<Float>?) {
         let c = configuration
         let d = c.headDim
         let interleaved = c.ropeLayout == .interleaved
+        let groupSize = c.groupSize
         inverseFrequencies.withUnsafeBufferPointer { frequencies in
             for r in 0..<rows {
                 for head in 0..<heads {
@@ -120,10 +146,28 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                             Kernels.rmsNorm(vector, weight: w.baseAddress, output: vector, count: d, epsilon: c.rmsNormEpsilon)
                         }
                     }
+                    let isDonor = donorLogits != nil && head % groupSize == 0
+                    if isDonor, let donorLogits, let dms = c.queryNeuronDMS {
+                        donorLogits[r * c.kvHeadCount + head / groupSize] = dms.alphaScale * vector[d - 1] - dms.offset
+                        vector[d - 1] = 0
+                    }
                     Kernels.rope(vector, dimension: d, position: start + r, inverseFrequencies: frequencies.baseAddress!,
                                  interleaved: interleaved)
+                    if isDonor { vector[d - 1] = 0 }
                 }
             }
         }
+    }
+
+    /// Variant B logits `s * W_alpha · RMSNorm_alpha(x) - b` from the residual entering the layer.
+    private func adapterLogits(_ layer: DMSAdapter.Layer, _ p: DMSParameters, residual: UnsafePointer<Float>, rows: Int,
+                               into logits: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        rmsNormRows(residual, weight: layer.norm, into: scratch, rows: rows, width: c.hiddenSize)
+        layer.projection.withUnsafeBytes { w in
+            Kernels.matmul(pool: nil, type: .f32, weights: w.baseAddress!, rows: c.kvHeadCount, columns: c.hiddenSize,
+                           input: scratch, tokens: rows, output: logits)
+        }
+        for i in 0..<(rows * c.kvHeadCount) { logits[i] = p.alphaScale * logits[i] - p.offset }
     }
 }

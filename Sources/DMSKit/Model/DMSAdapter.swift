@@ -1,0 +1,101 @@
+import Foundation
+
+/// DMS variant B: a small learned module per layer that reads the residual stream entering the
+/// layer and gives one eviction logit per KV head, `s * W_alpha · RMSNorm_alpha(x) - b`
+/// (spec section 3). The base model is untouched; the adapter is a safetensors file with NVIDIA's
+/// tensor names and its settings and base-model identity in `__metadata__`.
+public struct DMSAdapter: Sendable {
+    /// `W_alpha` of each layer, `[kvHeads][hidden]`, and `RMSNorm_alpha`'s weight, `[hidden]`.
+    public struct Layer: Sendable {
+        public var projection: [Float]
+        public var norm: [Float]
+    }
+
+    public var parameters: DMSParameters
+    public var layers: [Layer]
+    /// `__metadata__` as stored (settings and base-model identity).
+    public var metadata: [String: String]
+
+    /// Metadata keys of the adapter format.
+    public enum Key {
+        public static let formatVersion = "dms.format_version"
+        public static let window = "dms.window_size"
+        public static let alphaScale = "dms.alpha_scale"
+        public static let offset = "dms.initial_alpha_offset"
+        public static let compressionRatio = "dms.compression_ratio"
+        public static let architecture = "dms.base.architecture"
+        public static let hiddenSize = "dms.base.hidden_size"
+        public static let layers = "dms.base.num_layers"
+        public static let heads = "dms.base.num_heads"
+        public static let kvHeads = "dms.base.num_kv_heads"
+        public static let headDim = "dms.base.head_dim"
+        public static let vocabularySize = "dms.base.vocab_size"
+        public static let name = "dms.base.name"
+    }
+
+    public static func projectionName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha.weight" }
+    public static func normName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha_norm.weight" }
+
+    public init(parameters: DMSParameters, layers: [Layer], metadata: [String: String]) {
+        self.parameters = parameters
+        self.layers = layers
+        self.metadata = metadata
+    }
+
+    /// A fresh adapter that evicts nothing (`W_alpha = 0`, norm weight 1), for retrofitting.
+    public static func zero(for c: ModelConfiguration, parameters: DMSParameters, name: String = "") -> DMSAdapter {
+        let layer = Layer(projection: Array(repeating: 0, count: c.kvHeadCount * c.hiddenSize),
+                          norm: Array(repeating: 1, count: c.hiddenSize))
+        return DMSAdapter(parameters: parameters, layers: Array(repeating: layer, count: c.layerCount),
+                          metadata: identity(of: c, name: name))
+    }
+
+    /// The base-model identity keys an adapter records and is checked against.
+    public static func identity(of c: ModelConfiguration, name: String) -> [String: String] {
+        [Key.architecture: c.architecture.rawValue, Key.hiddenSize: "\(c.hiddenSize)", Key.layers: "\(c.layerCount)",
+         Key.heads: "\(c.headCount)", Key.kvHeads: "\(c.kvHeadCount)", Key.headDim: "\(c.headDim)",
+         Key.vocabularySize: "\(c.vocabularySize)", Key.name: name]
+    }
+
+    /// Loads an adapter and checks it was made for a model shaped like `configuration`.
+    public init(path: String, for configuration: ModelConfiguration) throws {
+        let file = try SafetensorsFile(path: path)
+        let meta = file.metadata
+        func number(_ key: String) throws -> Double {
+            guard let text = meta[key], let value = Double(text), value.isFinite else {
+                throw DMSError.invalidAdapter("\(path): metadata \(key) is missing or not a number")
+            }
+            return value
+        }
+        let window = try number(Key.window)
+        guard window >= 0, window < 1_048_576, window == window.rounded() else {
+            throw DMSError.invalidAdapter("\(path): \(Key.window) \(window) is not a valid window")
+        }
+        parameters = DMSParameters(window: Int(window), alphaScale: Float(try number(Key.alphaScale)),
+                                   offset: Float(try number(Key.offset)),
+                                   trainedRatio: meta[Key.compressionRatio].flatMap(Double.init))
+        let expected = Self.identity(of: configuration, name: "")
+        for (key, value) in expected where key != Key.name {
+            guard let found = meta[key] else {
+                throw DMSError.invalidAdapter("\(path): metadata \(key) (base-model identity) is missing")
+            }
+            guard found == value else {
+                throw DMSError.adapterMismatch("\(path) was made for \(key.dropFirst("dms.base.".count)) = \(found), this model has \(value)")
+            }
+        }
+        let hidden = configuration.hiddenSize, kvHeads = configuration.kvHeadCount
+        layers = try (0..<configuration.layerCount).map { i in
+            func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+                guard file.hasTensor(name) else { throw DMSError.invalidAdapter("\(path): missing tensor \(name)") }
+                let tensor = try file.tensor(named: name)
+                guard tensor.shape == shape else {
+                    throw DMSError.adapterMismatch("\(name) has shape \(tensor.shape), expected \(shape)")
+                }
+                return try ModelWeights.floats(tensor, count: shape.reduce(1, *))
+            }
+            return Layer(projection: try floats(Self.projectionName(layer: i), [kvHeads, hidden]),
+                         norm: try floats(Self.normName(layer: i), [hidden]))
+        }
+        metadata = meta
+    }
+}
