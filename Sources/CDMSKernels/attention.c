@@ -353,3 +353,36 @@ void dms_attention_merge(int64_t parts, int64_t G, int64_t head_dim, const float
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attention probabilities for eviction policies (TOVA, H2O): portable, one pass for the scores.
+void dms_attention_weights(dms_wtype kv_type, const void *const *kpages, int64_t page_size,
+                           int64_t n_slots, const uint8_t *mask, int64_t head_dim, const float *q,
+                           int64_t G, float scale, float *weights, float *scores) {
+    const size_t esz = kv_elem_size(kv_type);
+    float key[512];
+    for (int64_t s = 0; s < n_slots; s++) weights[s] = 0.0f;
+    if (head_dim > 512) return;
+    for (int64_t g = 0; g < G; g++) {
+        float m = -INFINITY;
+        for (int64_t s = 0; s < n_slots; s++) {
+            if (mask && !mask[s]) continue;
+            convert_row(kv_type, slot_ptr(kpages, page_size, head_dim, esz, s), key, head_dim);
+            float dot = 0.0f;
+            for (int64_t i = 0; i < head_dim; i++) dot += q[g * head_dim + i] * key[i];
+            scores[s] = dot * scale;
+            if (scores[s] > m) m = scores[s];
+        }
+        float total = 0.0f;
+        for (int64_t s = 0; s < n_slots; s++) {
+            if (mask && !mask[s]) continue;
+            scores[s] = dms_expf(scores[s] - m);
+            total += scores[s];
+        }
+        if (total <= 0.0f) continue;
+        for (int64_t s = 0; s < n_slots; s++) {
+            if (mask && !mask[s]) continue;
+            weights[s] += scores[s] / (total * (float)G);
+        }
+    }
+}

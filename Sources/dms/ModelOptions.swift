@@ -12,8 +12,20 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A DMS adapter (safetensors) for this model; turns DMS on.")
     var adapter: String?
 
-    @Option(help: "KV cache policy: full or dms (default: dms for DMS checkpoints and adapters, else full).")
+    @Option(help: "KV cache policy: full, dms, streaming, tova, h2o or quest (default: dms for DMS checkpoints and adapters, else full).")
     var kv: KVCacheOptions.Policy?
+
+    @Option(help: "Token budget per (layer, KV head) for streaming, tova, h2o (kept) and quest (read).")
+    var kvBudget: Int?
+
+    @Option(help: "Budget as a compression ratio of the sequence so far (keep seen/R tokens), to compare at equal ratios.")
+    var kvRatio: Double?
+
+    @Option(help: "StreamingLLM attention sinks.")
+    var sinks = 4
+
+    @Option(help: "H2O recent window (default: half the budget).")
+    var h2oRecent: Int?
 
     @Option(help: "KV cache storage precision: f16, bf16 or f32.")
     var kvPrecision: KVPrecision = .f16
@@ -39,12 +51,20 @@ struct ModelOptions: ParsableArguments {
         guard dmsThreshold.isFinite else { throw ValidationError("--dms-threshold must be finite") }
         if let rate = syntheticEviction, !(0...1).contains(rate) { throw ValidationError("--synthetic-eviction must be in [0, 1]") }
         guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be ≥ 1") }
+        if kvBudget != nil && kvRatio != nil { throw ValidationError("give at most one of --kv-budget and --kv-ratio") }
+        if let kvBudget, kvBudget < 1 { throw ValidationError("--kv-budget must be ≥ 1") }
+        if let kvRatio, !(kvRatio >= 1 && kvRatio.isFinite) { throw ValidationError("--kv-ratio must be ≥ 1") }
+        guard sinks >= 0 else { throw ValidationError("--sinks must be ≥ 0") }
+        if let h2oRecent, h2oRecent < 0 { throw ValidationError("--h2o-recent must be ≥ 0") }
     }
 
     var cacheOptions: KVCacheOptions {
         var options = KVCacheOptions(policy: kv, precision: kvPrecision)
         options.dmsWindow = dmsWindow
         options.dmsThreshold = dmsThreshold
+        options.budget = kvBudget.map(KVBudget.tokens) ?? kvRatio.map(KVBudget.ratio)
+        options.sinks = sinks
+        options.recentWindow = h2oRecent
         return options
     }
 

@@ -97,6 +97,13 @@ void dms_attention_partial(dms_wtype kv_type, const void *const *kpages, const v
 void dms_attention_merge(int64_t parts, int64_t G, int64_t head_dim, const float *acc,
                          const float *m, const float *l, float *out);
 
+/// Softmax attention probabilities of the G queries over slots 0..<n_slots (mask as above),
+/// averaged over the G heads, into weights[n_slots] (0 for masked slots). scores is scratch of
+/// n_slots floats. head_dim at most 512. For eviction policies that rank tokens by attention.
+void dms_attention_weights(dms_wtype kv_type, const void *const *kpages, int64_t page_size,
+                           int64_t n_slots, const uint8_t *mask, int64_t head_dim, const float *q,
+                           int64_t G, float scale, float *weights, float *scores);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,17 @@ public struct KVCacheOptions: Sendable, Equatable {
         case full
         /// Dynamic Memory Sparsification: the model's own delayed eviction decisions.
         case dms
+        /// StreamingLLM: attention sinks plus the most recent tokens.
+        case streaming
+        /// TOVA: drop the token the current query attends to least.
+        case tova
+        /// H2O: recent tokens plus heavy hitters by accumulated attention.
+        case h2o
+        /// Quest: keep everything, read only the best-bounded pages per query.
+        case quest
+
+        /// Policies that need `budget`.
+        public var needsBudget: Bool { [.streaming, .tova, .h2o, .quest].contains(self) }
     }
 
     /// nil picks `dms` when the model has DMS decisions (a DMS checkpoint or an adapter), else `full`.
@@ -17,6 +28,12 @@ public struct KVCacheOptions: Sendable, Equatable {
     public var dmsWindow: Int?
     /// DMS evicts a token when its successor's logit exceeds this.
     public var dmsThreshold: Float = 0
+    /// Tokens kept (or read, for Quest) by the budget-based policies.
+    public var budget: KVBudget?
+    /// StreamingLLM's attention sinks (kvpress's default: 4).
+    public var sinks = 4
+    /// H2O's recent window; nil is half the budget.
+    public var recentWindow: Int?
 
     public init(policy: Policy? = nil, precision: KVPrecision = .f16) {
         self.policy = policy

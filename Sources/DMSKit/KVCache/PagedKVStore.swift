@@ -67,6 +67,18 @@ public final class PagedKVStore {
         }
     }
 
+    /// Softmax weights of the group's queries over slots `0..<slots` (mask as in `attend`),
+    /// averaged over the group, into `weights`; `scratch` holds `slots` floats.
+    public func attentionWeights(layer: Int, head: Int, slots: Int, mask: UnsafePointer<UInt8>?,
+                                 query: UnsafePointer<Float>, scale: Float,
+                                 weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let pages = heads[index(layer: layer, head: head)]
+        pages.keyPages.withUnsafeBufferPointer { keys in
+            dms_attention_weights(pool.precision.weightType.cType, keys.baseAddress, Int64(pool.pageSize), Int64(slots),
+                                  mask, Int64(geometry.headDim), query, Int64(geometry.groupSize), scale, weights, scratch)
+        }
+    }
+
     /// Attention of every KV head's queries of one token (a decode step) over `slots(head)`
     /// slots, split across the pool's threads when the heads are long.
     public func attendAllHeads(layer: Int, slots: (Int) -> Int, mask: (Int) -> UnsafePointer<UInt8>?,

@@ -5,19 +5,35 @@ extension LoadedModel {
     }
 
     /// A new, empty KV cache under `options`. Throws when the policy cannot run on this model
-    /// (`dms` without DMS decisions).
+    /// (`dms` without DMS decisions, a budget policy without a budget).
     public func makeCache(_ options: KVCacheOptions) throws -> KVCache {
         let geometry = KVCacheGeometry(configuration)
         let pool = KVPagePool(pageSize: options.pageSize, headDim: geometry.headDim, precision: options.precision)
-        switch resolvedPolicy(options) {
-        case .full:
+        let policy = resolvedPolicy(options)
+        if policy.needsBudget, options.budget == nil {
+            throw KVCacheOptionsError.missingBudget(policy.rawValue)
+        }
+        switch (policy, options.budget) {
+        case (.full, _):
             return FullKVCache(geometry: geometry, pool: pool)
-        case .dms:
+        case (.dms, _):
             guard let source = model.evictionSource else { throw DMSError.noDecisions }
             guard let window = options.dmsWindow ?? source.trainedWindow else {
-                throw DMSError.invalidAdapter("synthetic eviction needs an explicit --dms-window")
+                throw KVCacheOptionsError.syntheticWithoutWindow
             }
             return DMSKVCache(geometry: geometry, pool: pool, window: window, threshold: options.dmsThreshold)
+        case (.streaming, let budget?):
+            return BudgetedKVCache(geometry: geometry, pool: pool, rule: StreamingRule(sinks: options.sinks),
+                                   budget: budget, minimumBudget: options.sinks + 1)
+        case (.tova, let budget?):
+            return BudgetedKVCache(geometry: geometry, pool: pool, rule: TOVARule(), budget: budget)
+        case (.h2o, let budget?):
+            let recent = options.recentWindow ?? max(1, budget.limit(seen: configuration.contextLength) / 2)
+            return BudgetedKVCache(geometry: geometry, pool: pool, rule: H2ORule(recent: recent), budget: budget)
+        case (.quest, let budget?):
+            return QuestKVCache(geometry: geometry, pool: pool, budget: budget)
+        default:
+            throw KVCacheOptionsError.missingBudget(policy.rawValue)
         }
     }
 
