@@ -16,29 +16,33 @@ fi
 swift build -c release --product dms >&2
 dms=.build/release/dms
 
-# name | dms bench arguments | peer arguments
+# name | dms bench arguments | peer arguments (llama.cpp always keeps its full f16 cache)
+dms_synthetic="--kv dms --synthetic-eviction 0.875 --dms-window 64"
 configs=(
   "pp512|--prompt-tokens 512 --gen-tokens 0|--prompt-tokens 512 --gen-tokens 0"
   "tg128|--prompt-tokens 0 --gen-tokens 128|--prompt-tokens 0 --gen-tokens 128"
   "tg128 @ d4096|--prompt-tokens 0 --gen-tokens 128 --depth 4096|--prompt-tokens 0 --gen-tokens 128 --depth 4096"
   "tg64 @ d8000|--prompt-tokens 0 --gen-tokens 64 --depth 8000|--prompt-tokens 0 --gen-tokens 64 --depth 8000"
+  "tg64 @ d8000, DMS synthetic F=0.875 w=64|--prompt-tokens 0 --gen-tokens 64 --depth 8000 $dms_synthetic|--prompt-tokens 0 --gen-tokens 64 --depth 8000"
 )
-if [ -n "${EXTRA_DMS_ARGS:-}" ]; then echo "extra dms arguments: $EXTRA_DMS_ARGS" >&2; fi
 
 echo "model: $(basename "$model"), threads: $threads, repetitions: $reps, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo
-echo "| test | dms tokens/s | llama.cpp tokens/s | ratio |"
-echo "|---|---:|---:|---:|"
+echo "| test | dms tokens/s | llama.cpp tokens/s | ratio | dms KV compression | dms peak KV MiB |"
+echo "|---|---:|---:|---:|---:|---:|"
 for config in "${configs[@]}"; do
   IFS='|' read -r name ours theirs <<< "$config"
   peer=$("$venv/bin/python" scripts/bench/llama_cpp_peer.py --model "$model" --threads "$threads" --repetitions "$reps" $theirs)
-  mine=$($dms bench --model "$model" --threads "$threads" --repetitions "$reps" --json $ours ${EXTRA_DMS_ARGS:-})
+  mine=$($dms bench --model "$model" --threads "$threads" --repetitions "$reps" --json $ours)
   python3 - "$name" "$mine" "$peer" <<'PY'
 import json, sys
 name, mine, peer = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 key = "prefill_tokens_per_s" if name.startswith("pp") else "decode_tokens_per_s"
 a, b = mine[key], peer[key]
-print(f"| {name} | {a:.1f} | {b:.1f} | {a / b:.2f}x |")
+kv = mine.get("kv") or {}
+ratio = f"{kv['compression_ratio']:.2f}" if kv else "-"
+peak = f"{kv['peak_bytes'] / 1048576:.1f}" if kv else "-"
+print(f"| {name} | {a:.1f} | {b:.1f} | {a / b:.2f}x | {ratio} | {peak} |")
 PY
 done
