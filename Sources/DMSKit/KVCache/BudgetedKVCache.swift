@@ -1,13 +1,12 @@
 /// A cache that keeps at most a budget of tokens per (layer, KV head) and drops tokens by an
 /// ``EvictionRule`` (StreamingLLM, TOVA, H2O). Each new token takes a freed slot when there is one;
 /// its query attends to the live slots, then the rule evicts until the head is within budget.
-public final class BudgetedKVCache<Rule: EvictionRule>: KVCache {
+public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
     public let store: PagedKVStore
     public let rule: Rule
     public let budget: KVBudget
     public private(set) var tokensSeen = 0
     public var policyName: String { rule.policyName }
-    public var geometry: KVCacheGeometry { store.geometry }
     private let heads: [BudgetedHead]
     private let minimumBudget: Int
 
@@ -81,9 +80,6 @@ public final class BudgetedKVCache<Rule: EvictionRule>: KVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
-    public func statistics() -> KVStatistics {
-        store.statistics(policy: policyName, tokensSeen: tokensSeen)
-    }
 
     public func reset() {
         store.releaseAll()

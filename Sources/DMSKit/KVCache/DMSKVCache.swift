@@ -5,14 +5,13 @@
 /// `t - W` leaves the window, and if it was flagged its slot is overwritten by token `t`. So the
 /// slots `0..<used` are exactly the keys query `t` may see, and memory per head is the kept tokens
 /// plus `W`. Works the same for prompt chunks and generated tokens, turn after turn.
-public final class DMSKVCache: KVCache {
+public final class DMSKVCache: PagedKVCache {
     public let store: PagedKVStore
     public let window: Int
     /// A token is flagged for eviction when its successor's logit exceeds this.
     public let threshold: Float
     public private(set) var tokensSeen = 0
     public var policyName: String { "dms" }
-    public var geometry: KVCacheGeometry { store.geometry }
 
     private var ringLength: Int { window + 1 }
     /// Ring entries, `[layer * kvHeads + head][t % W]`: the slot of token t and its flag.
@@ -121,9 +120,6 @@ public final class DMSKVCache: KVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
-    public func statistics() -> KVStatistics {
-        store.statistics(policy: policyName, tokensSeen: tokensSeen)
-    }
 
     public func reset() {
         store.releaseAll()

@@ -1,9 +1,8 @@
 /// The vanilla cache: every token stays resident; slot `s` holds position `s`.
-public final class FullKVCache: KVCache {
+public final class FullKVCache: PagedKVCache {
     public let store: PagedKVStore
     public private(set) var tokensSeen = 0
     public var policyName: String { "full" }
-    public var geometry: KVCacheGeometry { store.geometry }
 
     public init(geometry: KVCacheGeometry, pool: KVPagePool) {
         store = PagedKVStore(geometry: geometry, pool: pool)
@@ -42,9 +41,6 @@ public final class FullKVCache: KVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
-    public func statistics() -> KVStatistics {
-        store.statistics(policy: policyName, tokensSeen: tokensSeen)
-    }
 
     public func reset() {
         store.releaseAll()

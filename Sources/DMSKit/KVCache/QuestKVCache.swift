@@ -2,13 +2,12 @@
 /// pages of 16 tokens whose keys could score highest, by the bound
 /// `Σ_i max(q_i · min_i, q_i · max_i)` over the page's element-wise key minima and maxima
 /// (summed over the group's query heads). The page holding the current token is always read.
-public final class QuestKVCache: KVCache {
+public final class QuestKVCache: PagedKVCache {
     public let store: PagedKVStore
     public let budget: KVBudget
     public let questPageSize: Int
     public private(set) var tokensSeen = 0
     public var policyName: String { "quest" }
-    public var geometry: KVCacheGeometry { store.geometry }
     /// Element-wise key minima and maxima per (layer, head), `[page][headDim]`.
     private var minima: [[Float]]
     private var maxima: [[Float]]
@@ -103,9 +102,6 @@ public final class QuestKVCache: KVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
-    public func statistics() -> KVStatistics {
-        store.statistics(policy: policyName, tokensSeen: tokensSeen)
-    }
 
     public func reset() {
         store.releaseAll()
