@@ -1,5 +1,3 @@
-import CDMSKernels
-
 /// Paged key/value storage for every (layer, KV head) of one sequence, and attention over it.
 ///
 /// Policies own the decision of which slot a token goes to and which slots a query may see;
@@ -60,9 +58,10 @@ public final class PagedKVStore {
         let pages = heads[index(layer: layer, head: head)]
         pages.keyPages.withUnsafeBufferPointer { keys in
             pages.valuePages.withUnsafeBufferPointer { values in
-                dms_attention(pool.precision.weightType.cType, keys.baseAddress, values.baseAddress,
-                              Int64(pool.pageSize), Int64(slots), mask, Int64(geometry.headDim),
-                              query, Int64(geometry.groupSize), scale, output)
+                Kernels.attention(kvType: pool.precision.weightType, keyPages: keys.baseAddress!,
+                                  valuePages: values.baseAddress!, pageSize: pool.pageSize, slots: slots, mask: mask,
+                                  headDim: geometry.headDim, queries: query, groupSize: geometry.groupSize,
+                                  scale: scale, output: output)
             }
         }
     }
@@ -74,8 +73,9 @@ public final class PagedKVStore {
                                  weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let pages = heads[index(layer: layer, head: head)]
         pages.keyPages.withUnsafeBufferPointer { keys in
-            dms_attention_weights(pool.precision.weightType.cType, keys.baseAddress, Int64(pool.pageSize), Int64(slots),
-                                  mask, Int64(geometry.headDim), query, Int64(geometry.groupSize), scale, weights, scratch)
+            Kernels.attentionWeights(kvType: pool.precision.weightType, keyPages: keys.baseAddress!, pageSize: pool.pageSize,
+                                     slots: slots, mask: mask, headDim: geometry.headDim, queries: query,
+                                     groupSize: geometry.groupSize, scale: scale, weights: weights, scratch: scratch)
         }
     }
 
@@ -104,9 +104,7 @@ public final class PagedKVStore {
             partialMaxima = Array(repeating: 0, count: kvHeads * parts * G)
             partialSums = Array(repeating: 0, count: kvHeads * parts * G)
         }
-        let precision = pool.precision.weightType.cType
-        let pageSize = Int64(pool.pageSize)
-        let headDim = Int64(geometry.headDim)
+        let precision = pool.precision.weightType
         partialOutputs.withUnsafeMutableBufferPointer { acc in
             partialMaxima.withUnsafeMutableBufferPointer { maxima in
                 partialSums.withUnsafeMutableBufferPointer { sums in
@@ -118,16 +116,18 @@ public final class PagedKVStore {
                         let pages = heads[index(layer: layer, head: h)]
                         pages.keyPages.withUnsafeBufferPointer { keys in
                             pages.valuePages.withUnsafeBufferPointer { values in
-                                dms_attention_partial(precision, keys.baseAddress, values.baseAddress, pageSize,
-                                                      Int64(begin), Int64(end), mask(h), headDim,
-                                                      query + h * groupWidth, Int64(G), scale,
-                                                      acc + task * groupWidth, maxima + task * G, sums + task * G)
+                                Kernels.attentionPartial(
+                                    kvType: precision, keyPages: keys.baseAddress!, valuePages: values.baseAddress!,
+                                    pageSize: pool.pageSize, slotBegin: begin, slotEnd: end, mask: mask(h),
+                                    headDim: geometry.headDim, queries: query + h * groupWidth, groupSize: G, scale: scale,
+                                    accumulator: acc + task * groupWidth, maxima: maxima + task * G, sums: sums + task * G)
                             }
                         }
                     }
                     for h in 0..<kvHeads {
-                        dms_attention_merge(Int64(parts), Int64(G), headDim, acc + h * parts * groupWidth,
-                                            maxima + h * parts * G, sums + h * parts * G, output + h * groupWidth)
+                        Kernels.attentionMerge(parts: parts, groupSize: G, headDim: geometry.headDim,
+                                               accumulators: acc + h * parts * groupWidth, maxima: maxima + h * parts * G,
+                                               sums: sums + h * parts * G, output: output + h * groupWidth)
                     }
                 }
             }

@@ -146,4 +146,16 @@ public enum Kernels {
         dms_attention_merge(Int64(parts), Int64(groupSize), Int64(headDim), accumulators, maxima,
                             sums, output)
     }
+
+    /// Softmax weights of the `groupSize` queries over slots `0..<slots` (mask as in `attention`),
+    /// averaged over the group, into `weights` (`slots` values; masked slots get 0). `scratch`
+    /// holds `slots` floats. For eviction policies that rank tokens by attention.
+    @inlinable public static func attentionWeights(
+        kvType: WeightType, keyPages: UnsafePointer<UnsafeRawPointer?>, pageSize: Int, slots: Int,
+        mask: UnsafePointer<UInt8>?, headDim: Int, queries: UnsafePointer<Float>, groupSize: Int,
+        scale: Float, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        dms_attention_weights(kvType.cType, keyPages, Int64(pageSize), Int64(slots), mask, Int64(headDim),
+                              queries, Int64(groupSize), scale, weights, scratch)
+    }
 }
