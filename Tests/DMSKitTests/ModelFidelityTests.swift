@@ -78,4 +78,17 @@ struct ModelFidelityTests {
         #expect(result.tokens == c.generatedIDs, "\(c.name)")
         #expect(result.finishReason == .length)
     }
+
+    /// Qwen3 written as GGUF the way llama.cpp converts it (NEOX RoPE, no Q/K permutation,
+    /// `qwen3.attention.key_length`), scripts/fixtures/make_qwen3_gguf_fixture.py.
+    @Test func qwen3FromGGUF() throws {
+        let c = try #require(Self.cases.first { $0.name == "tiny-qwen3" })
+        let loaded = try LoadedModel(path: TestResources.fixture("tiny-qwen3.gguf"), threads: 2)
+        #expect(loaded.configuration.architecture == .qwen3)
+        #expect(loaded.configuration.ropeLayout == .halfSplit)
+        #expect(loaded.configuration.headDim == 32)
+        #expect(!loaded.configuration.tiedEmbeddings)
+        let logits = try loaded.model.forward(c.inputIDs, cache: loaded.makeCache(precision: .f32), phase: .prefill, logits: .all)
+        #expect(TestResources.relativeError(logits, try TestResources.floats(c.logitsFile)) < 1e-4)
+    }
 }
