@@ -30,11 +30,12 @@ struct BaselinePolicyTests {
         let scores: [Float] = [0.5, 0.1, 0.0, 0.3, 0.05]
         positions.withUnsafeBufferPointer { p in
             scores.withUnsafeBufferPointer { s in
-                #expect(StreamingRule(sinks: 1).victim(positions: p, scores: s, current: 3) == 1)  // oldest non-sink
-                #expect(StreamingRule(sinks: 0).victim(positions: p, scores: s, current: 3) == 0)
-                #expect(TOVARule().victim(positions: p, scores: s, current: 3) == 4)               // lowest weight, free slot skipped
-                #expect(H2ORule(recent: 2).victim(positions: p, scores: s, current: 3) == 1)       // positions ≤ 1 only
-                #expect(H2ORule(recent: 4).victim(positions: p, scores: s, current: 3) == 0)       // all recent: the oldest
+                #expect(StreamingRule(sinks: 1).victim(positions: p, scores: s, current: 3, budget: 4) == 1)  // oldest non-sink
+                #expect(StreamingRule(sinks: 0).victim(positions: p, scores: s, current: 3, budget: 4) == 0)
+                #expect(TOVARule().victim(positions: p, scores: s, current: 3, budget: 4) == 4)               // lowest weight, free slot skipped
+                #expect(H2ORule(recent: 2).victim(positions: p, scores: s, current: 3, budget: 4) == 1)       // positions ≤ 1 only
+                #expect(H2ORule(recent: 4).victim(positions: p, scores: s, current: 3, budget: 4) == 0)       // all recent: the oldest
+                #expect(H2ORule().victim(positions: p, scores: s, current: 3, budget: 4) == 1)             // recent = budget / 2
             }
         }
     }

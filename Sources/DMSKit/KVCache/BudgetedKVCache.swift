@@ -58,7 +58,7 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
                     while state.live > limit {
                         let victim = state.positions.withUnsafeBufferPointer { positions in
                             state.scores.withUnsafeBufferPointer { scores in
-                                rule.victim(positions: positions, scores: scores, current: t)
+                                rule.victim(positions: positions, scores: scores, current: t, budget: limit)
                             }
                         }
                         guard let victim else { break }

@@ -9,8 +9,8 @@ public protocol EvictionRule: Sendable {
     var usesScores: Bool { get }
     /// Whether a query's weights add to the scores (H2O) or replace them (TOVA).
     var accumulatesScores: Bool { get }
-    /// The slot to evict, given the current position `current`, or nil to keep everything.
-    func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int) -> Int?
+    /// The slot to evict, given the current position and the head's budget, or nil to keep everything.
+    func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int, budget: Int) -> Int?
 }
 
 extension EvictionRule {

@@ -7,7 +7,7 @@ public struct StreamingRule: EvictionRule {
     public var usesScores: Bool { false }
     public var accumulatesScores: Bool { false }
 
-    public func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int) -> Int? {
+    public func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int, budget: Int) -> Int? {
         argmin(positions, eligible: { $0 >= sinks }, key: { Float(positions[$0]) })
     }
 }

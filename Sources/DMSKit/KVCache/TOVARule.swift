@@ -6,7 +6,7 @@ public struct TOVARule: EvictionRule {
     public var usesScores: Bool { true }
     public var accumulatesScores: Bool { false }
 
-    public func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int) -> Int? {
+    public func victim(positions: UnsafeBufferPointer<Int32>, scores: UnsafeBufferPointer<Float>, current: Int, budget: Int) -> Int? {
         argmin(positions, eligible: { _ in true }, key: { scores[$0] })
     }
 }

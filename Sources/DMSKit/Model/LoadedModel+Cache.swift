@@ -28,8 +28,7 @@ extension LoadedModel {
         case (.tova, let budget?):
             return BudgetedKVCache(geometry: geometry, pool: pool, rule: TOVARule(), budget: budget)
         case (.h2o, let budget?):
-            let recent = options.recentWindow ?? max(1, budget.limit(seen: configuration.contextLength) / 2)
-            return BudgetedKVCache(geometry: geometry, pool: pool, rule: H2ORule(recent: recent), budget: budget)
+            return BudgetedKVCache(geometry: geometry, pool: pool, rule: H2ORule(recent: options.recentWindow), budget: budget)
         case (.quest, let budget?):
             return QuestKVCache(geometry: geometry, pool: pool, budget: budget)
         default:
