@@ -37,13 +37,8 @@ struct SamplingOptions: ParsableArguments {
     }
 
     var options: GenerationOptions {
-        var sampling = SamplingParameters()
-        sampling.temperature = temperature
-        sampling.topK = topK
-        sampling.topP = topP
-        sampling.minP = minP
-        sampling.repetitionPenalty = repeatPenalty
-        sampling.seed = seed
+        let sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                          repetitionPenalty: repeatPenalty, seed: seed)
         return GenerationOptions(maxTokens: maxTokens, sampling: sampling, stopStrings: stopStrings)
     }
 }

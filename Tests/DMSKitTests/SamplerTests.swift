@@ -6,14 +6,8 @@ import Testing
 struct SamplerTests {
     static func parameters(temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0,
                            penalty: Float = 1, seed: UInt64 = 7) -> SamplingParameters {
-        var p = SamplingParameters()
-        p.temperature = temperature
-        p.topK = topK
-        p.topP = topP
-        p.minP = minP
-        p.repetitionPenalty = penalty
-        p.seed = seed
-        return p
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                           repetitionPenalty: penalty, seed: seed)
     }
 
     @Test func greedyAndTopKOneAreArgmax() {

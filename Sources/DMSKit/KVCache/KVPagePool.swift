@@ -72,16 +72,6 @@ public final class KVPagePool: @unchecked Sendable {
         pagesInUse -= 1
     }
 
-    /// Returns the memory of free pages to the system.
-    public func trim() {
-        // Pages are addressed by index, so only a free tail of the array can be dropped.
-        let unused = Set(freePages)
-        while let last = pages.indices.last, unused.contains(Int32(last)) {
-            free(pages.removeLast())
-            freePages.removeAll { $0 == Int32(last) }
-        }
-    }
-
     /// Start of the keys of `page`.
     @inlinable public func keys(_ page: Int32) -> UnsafeMutableRawPointer { base(page) }
     /// Start of the values of `page`.

@@ -86,7 +86,8 @@ public final class PagedKVStore {
                                scale: Float, pool workers: WorkerPool?) {
         let kvHeads = geometry.kvHeadCount
         let groupWidth = geometry.groupSize * geometry.headDim
-        let longest = (0..<kvHeads).map(slots).max() ?? 0
+        var longest = 0
+        for h in 0..<kvHeads { longest = max(longest, slots(h)) }
         let threads = workers?.threads ?? 1
         guard threads > 1, longest >= splitThreshold else {
             parallelFor(workers, kvHeads) { h in

@@ -62,7 +62,9 @@ public final class QuestKVCache: PagedKVCache {
                 let head = batch.layer * g.kvHeadCount + h
                 let query = batch.queries + i * qWidth + h * groupWidth
                 let selected = selectPages(head: head, query: query, position: t)
-                masks[head] = Array(repeating: 0, count: t + 1)
+                // The head's mask buffer is reused: grown to t + 1 and cleared, never reallocated per token.
+                if masks[head].count < t + 1 { masks[head].append(contentsOf: repeatElement(0, count: t + 1 - masks[head].count)) }
+                masks[head].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 var reads = 0
                 for page in selected {
                     let end = min((page + 1) * questPageSize, t + 1)

@@ -42,14 +42,6 @@ public struct DMSAdapter: Sendable {
         self.metadata = metadata
     }
 
-    /// A fresh adapter that evicts nothing (`W_alpha = 0`, norm weight 1), for retrofitting.
-    public static func zero(for c: ModelConfiguration, parameters: DMSParameters, name: String = "") -> DMSAdapter {
-        let layer = Layer(projection: Array(repeating: 0, count: c.kvHeadCount * c.hiddenSize),
-                          norm: Array(repeating: 1, count: c.hiddenSize))
-        return DMSAdapter(parameters: parameters, layers: Array(repeating: layer, count: c.layerCount),
-                          metadata: identity(of: c, name: name))
-    }
-
     /// The base-model identity keys an adapter records and is checked against.
     public static func identity(of c: ModelConfiguration, name: String) -> [String: String] {
         [Key.architecture: c.architecture.rawValue, Key.hiddenSize: "\(c.hiddenSize)", Key.layers: "\(c.layerCount)",

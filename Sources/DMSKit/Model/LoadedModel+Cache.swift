@@ -7,15 +7,14 @@ extension LoadedModel {
     /// A new, empty KV cache under `options`. Throws when the policy cannot run on this model
     /// (`dms` without DMS decisions, a budget policy without a budget).
     public func makeCache(_ options: KVCacheOptions) throws -> KVCache {
+        let policy = resolvedPolicy(options)
+        if policy == .full { return makeCache(precision: options.precision, pageSize: options.pageSize) }
         let geometry = KVCacheGeometry(configuration)
         let pool = KVPagePool(pageSize: options.pageSize, headDim: geometry.headDim, precision: options.precision)
-        let policy = resolvedPolicy(options)
         if policy.needsBudget, options.budget == nil {
             throw KVCacheOptionsError.missingBudget(policy.rawValue)
         }
         switch (policy, options.budget) {
-        case (.full, _):
-            return FullKVCache(geometry: geometry, pool: pool)
         case (.dms, _):
             guard let source = model.evictionSource else { throw DMSError.noDecisions }
             guard let window = options.dmsWindow ?? source.trainedWindow else {
