@@ -2,19 +2,19 @@
 # The main job on a fresh machine: fetch SmolLM2-135M-Instruct, build `dms` in release, and
 # generate a chat answer with DMS on, printing the text and the KV cache statistics.
 #
-# SmolLM2 has no trained DMS adapter yet (the retrofit issue ships one), so its eviction
-# decisions here are random (--synthetic-eviction): the run shows the mechanism — slots reused,
-# memory freed, fewer KV reads — not DMS's quality. A DMS checkpoint or `--adapter FILE` uses
-# the model's own decisions instead.
+# DMS uses the adapter trained for SmolLM2 with `dms retrofit` (adapters/smollm2-135m-instruct,
+# see its MODEL_CARD.md): the model's own learned decisions flag tokens, flagged tokens leave
+# after the window and their slots are reused. The full-cache run beside it is the base model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$(scripts/fetch-model.sh)"
 swift build -c release --product dms
 prompt="${1:-Explain in three sentences why the KV cache limits LLM inference on a CPU.}"
-for kv in "full" "dms --synthetic-eviction 0.5 --dms-window 64"; do
+adapter=adapters/smollm2-135m-instruct/dms-adapter.safetensors
+for kv in "full" "dms"; do
   echo "== --kv $kv"
   .build/release/dms generate --model "$model" --chat --temperature 0 --max-tokens 160 --json \
-    --prompt "$prompt" --kv $kv | python3 -c '
+    --prompt "$prompt" --adapter "$adapter" --kv $kv | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 kv, t = r["kv"], r["timing"]

@@ -141,6 +141,37 @@ DMS_INLINE float dms_expf(float xf) {
     return (float)(p * dms_pow2i(k));
 }
 
+/// log(x) for a float, evaluated in double and rounded once: x = 2^e * m with m in
+/// [sqrt(1/2), sqrt(2)), log m = 2 atanh(s) with s = (m-1)/(m+1), |s| <= 0.172 (series to s^17).
+/// log(0) = -inf, log(+inf) = +inf, NaN for NaN and negative x.
+DMS_INLINE float dms_logf(float xf) {
+    if (xf != xf || xf == INFINITY) return xf;
+    if (xf == 0.0f) return -INFINITY;
+    if (xf < 0.0f) return NAN;
+    double x = xf;  // normal in double even when xf is subnormal
+    uint64_t u;
+    memcpy(&u, &x, 8);
+    int e = (int)((u >> 52) & 0x7ff) - 1023;
+    u = (u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;  // m in [1, 2)
+    double m;
+    memcpy(&m, &u, 8);
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
+    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double p = 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 + 1.0;
+    return (float)((double)e * 0.69314718055994530942 + 2.0 * s * p);
+}
+
 /// sin and cos of a float (FreeBSD/fdlibm float kernels evaluated in double; < 1 ulp, usually
 /// correctly rounded). Argument reduction is accurate for |a| < 2^28 * pi/2.
 DMS_INLINE void dms_sincosf(float a, float *sn, float *cs) {

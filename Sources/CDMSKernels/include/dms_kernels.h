@@ -3,6 +3,9 @@
 //
 // Every entry point is plain C99 with a portable scalar path; x86-64 builds add AVX2/FMA/F16C
 // variants selected once at run time (per-function target attributes, no global compiler flags).
+//
+// The attention of whole training sequences (forward and backward, for DMS retrofit training) is
+// declared in dms_train_attention.h.
 #ifndef DMS_KERNELS_H
 #define DMS_KERNELS_H
 

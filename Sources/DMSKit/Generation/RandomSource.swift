@@ -30,4 +30,18 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
 
     /// A uniform value in [0, 1).
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// A uniform value in [0, 1) that depends only on `seed` and three coordinates (counter-based:
+    /// each coordinate goes through a SplitMix64 finaliser), for decisions that must not depend on
+    /// the order in which they are drawn.
+    public static func unit(seed: UInt64, _ a: Int, _ b: Int, _ c: Int) -> Double {
+        func mix(_ value: UInt64) -> UInt64 {
+            var z = value &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let hash = mix(mix(mix(mix(seed) ^ UInt64(truncatingIfNeeded: a)) ^ UInt64(truncatingIfNeeded: b)) ^ UInt64(truncatingIfNeeded: c))
+        return Double(hash >> 11) * 0x1.0p-53
+    }
 }

@@ -10,6 +10,8 @@ public final class DMSKVCache: PagedKVCache {
     public let window: Int
     /// A token is flagged for eviction when its successor's logit exceeds this.
     public let threshold: Float
+    /// Tokens at positions below this are never flagged (attention sinks).
+    public let sinks: Int
     public private(set) var tokensSeen = 0
     public var policyName: String { "dms" }
 
@@ -25,11 +27,13 @@ public final class DMSKVCache: PagedKVCache {
     private var plannedSlots: [Int32] = []
     private var plannedVisible: [Int32] = []
 
-    public init(geometry: KVCacheGeometry, pool: KVPagePool, window: Int, threshold: Float = 0) {
+    public init(geometry: KVCacheGeometry, pool: KVPagePool, window: Int, threshold: Float = 0, sinks: Int = 0) {
         precondition(window >= 0, "the DMS window must be ≥ 0")
+        precondition(sinks >= 0, "the number of sinks must be ≥ 0")
         store = PagedKVStore(geometry: geometry, pool: pool)
         self.window = window
         self.threshold = threshold
+        self.sinks = sinks
         ringSlots = Array(repeating: 0, count: geometry.headSlots * (window + 1))
         ringFlags = Array(repeating: false, count: geometry.headSlots * (window + 1))
         used = Array(repeating: 0, count: geometry.headSlots)
@@ -95,7 +99,7 @@ public final class DMSKVCache: PagedKVCache {
                 let head = batch.layer * heads + h
                 let ring = head * W
                 // Token t's decision flags token t - 1 (set before the lookup so a window of 0 works).
-                if t > 0 { ringFlags[ring + (t - 1) % W] = logits[i * heads + h] > threshold }
+                if t > sinks { ringFlags[ring + (t - 1) % W] = logits[i * heads + h] > threshold }
                 let slot: Int32
                 if t >= W, ringFlags[ring + t % W] {
                     slot = ringSlots[ring + t % W]          // token t - W just left the window: reuse

@@ -8,11 +8,15 @@ public struct DMSParameters: Sendable, Equatable {
     public var offset: Float
     /// The compression ratio the model was trained for (documentation only).
     public var trainedRatio: Double?
+    /// The first `sinks` tokens of a sequence are never flagged (attention sinks); 0 in NVIDIA's
+    /// recipe, set by adapters trained with protected sinks.
+    public var sinks: Int
 
-    public init(window: Int, alphaScale: Float = 100, offset: Float = 5, trainedRatio: Double? = nil) {
+    public init(window: Int, alphaScale: Float = 100, offset: Float = 5, trainedRatio: Double? = nil, sinks: Int = 0) {
         self.window = window
         self.alphaScale = alphaScale
         self.offset = offset
         self.trainedRatio = trainedRatio
+        self.sinks = sinks
     }
 }

@@ -28,6 +28,8 @@ public struct KVCacheOptions: Sendable, Equatable {
     public var dmsWindow: Int?
     /// DMS evicts a token when its successor's logit exceeds this.
     public var dmsThreshold: Float = 0
+    /// Leading tokens DMS never evicts; nil uses the number the decisions were trained with.
+    public var dmsSinks: Int?
     /// Tokens kept (or read, for Quest) by the budget-based policies.
     public var budget: KVBudget?
     /// StreamingLLM's attention sinks (kvpress's default: 4).

@@ -9,10 +9,18 @@ public struct DMSAdapter: Sendable {
     public struct Layer: Sendable {
         public var projection: [Float]
         public var norm: [Float]
+
+        public init(projection: [Float], norm: [Float]) {
+            self.projection = projection
+            self.norm = norm
+        }
     }
 
     public var parameters: DMSParameters
     public var layers: [Layer]
+    /// LoRA updates of the attention projections trained with the decisions (nil: decisions
+    /// only), in the layout of the model the adapter is attached to.
+    public var lowRank: LowRankAdapter?
     /// `__metadata__` as stored (settings and base-model identity).
     public var metadata: [String: String]
 
@@ -23,6 +31,9 @@ public struct DMSAdapter: Sendable {
         public static let alphaScale = "dms.alpha_scale"
         public static let offset = "dms.initial_alpha_offset"
         public static let compressionRatio = "dms.compression_ratio"
+        public static let sinks = "dms.sinks"
+        public static let loraRank = "dms.lora.rank"
+        public static let loraAlpha = "dms.lora.alpha"
         public static let architecture = "dms.base.architecture"
         public static let hiddenSize = "dms.base.hidden_size"
         public static let layers = "dms.base.num_layers"
@@ -36,9 +47,15 @@ public struct DMSAdapter: Sendable {
     public static func projectionName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha.weight" }
     public static func normName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha_norm.weight" }
 
-    public init(parameters: DMSParameters, layers: [Layer], metadata: [String: String]) {
+    /// PEFT's names of a projection's LoRA matrices (`part` is "A" or "B").
+    public static func loraName(layer: Int, projection: String, part: String) -> String {
+        "model.layers.\(layer).self_attn.\(projection).lora_\(part).weight"
+    }
+
+    public init(parameters: DMSParameters, layers: [Layer], lowRank: LowRankAdapter? = nil, metadata: [String: String]) {
         self.parameters = parameters
         self.layers = layers
+        self.lowRank = lowRank
         self.metadata = metadata
     }
 
@@ -63,9 +80,13 @@ public struct DMSAdapter: Sendable {
         guard window >= 0, window < 1_048_576, window == window.rounded() else {
             throw DMSError.invalidAdapter("\(path): \(Key.window) \(window) is not a valid window")
         }
+        let sinks = meta[Key.sinks] == nil ? 0 : try number(Key.sinks)
+        guard sinks >= 0, sinks < 1_048_576, sinks == sinks.rounded() else {
+            throw DMSError.invalidAdapter("\(path): \(Key.sinks) \(sinks) is not a valid number of sinks")
+        }
         parameters = DMSParameters(window: Int(window), alphaScale: Float(try number(Key.alphaScale)),
                                    offset: Float(try number(Key.offset)),
-                                   trainedRatio: meta[Key.compressionRatio].flatMap(Double.init))
+                                   trainedRatio: meta[Key.compressionRatio].flatMap(Double.init), sinks: Int(sinks))
         let expected = Self.identity(of: configuration, name: "")
         for (key, value) in expected where key != Key.name {
             guard let found = meta[key] else {
@@ -76,17 +97,39 @@ public struct DMSAdapter: Sendable {
             }
         }
         let hidden = configuration.hiddenSize, kvHeads = configuration.kvHeadCount
-        layers = try (0..<configuration.layerCount).map { i in
-            func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
-                guard file.hasTensor(name) else { throw DMSError.invalidAdapter("\(path): missing tensor \(name)") }
-                let tensor = try file.tensor(named: name)
-                guard tensor.shape == shape else {
-                    throw DMSError.adapterMismatch("\(name) has shape \(tensor.shape), expected \(shape)")
-                }
-                return try ModelWeights.floats(tensor, count: shape.reduce(1, *))
+        func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
+            guard file.hasTensor(name) else { throw DMSError.invalidAdapter("\(path): missing tensor \(name)") }
+            let tensor = try file.tensor(named: name)
+            guard tensor.shape == shape else {
+                throw DMSError.adapterMismatch("\(name) has shape \(tensor.shape), expected \(shape)")
             }
-            return Layer(projection: try floats(Self.projectionName(layer: i), [kvHeads, hidden]),
-                         norm: try floats(Self.normName(layer: i), [hidden]))
+            return try ModelWeights.floats(tensor, count: shape.reduce(1, *))
+        }
+        layers = try (0..<configuration.layerCount).map { i in
+            Layer(projection: try floats(Self.projectionName(layer: i), [kvHeads, hidden]),
+                  norm: try floats(Self.normName(layer: i), [hidden]))
+        }
+        lowRank = nil
+        if meta[Key.loraRank] != nil {
+            let rank = try number(Key.loraRank), alpha = try number(Key.loraAlpha)
+            guard rank >= 1, rank <= 4096, rank == rank.rounded(), alpha > 0 else {
+                throw DMSError.invalidAdapter("\(path): LoRA rank \(rank) or alpha \(alpha) is not valid")
+            }
+            let r = Int(rank), c = configuration
+            let qWidth = c.headCount * c.headDim, kvWidth = c.kvHeadCount * c.headDim
+            let shapes = [(qWidth, hidden), (kvWidth, hidden), (kvWidth, hidden), (hidden, qWidth)]
+            lowRank = LowRankAdapter(rank: r, alpha: Float(alpha), layers: try (0..<c.layerCount).map { i in
+                let updates = try zip(LowRankAdapter.projectionNames, shapes).map { name, shape in
+                    let update = LowRankUpdate(
+                        rank: r, inputs: shape.1, outputs: shape.0,
+                        down: try floats(Self.loraName(layer: i, projection: name, part: "A"), [r, shape.1]),
+                        up: try floats(Self.loraName(layer: i, projection: name, part: "B"), [shape.0, r]))
+                    // stored half-split like Hugging Face's Q/K rows; GGUF Llama rows are interleaved
+                    let isRotated = name == "q_proj" || name == "k_proj"
+                    return isRotated && c.ropeLayout == .interleaved ? update.permutingRows(headDim: c.headDim, toInterleaved: true) : update
+                }
+                return LowRankAdapter.Layer(query: updates[0], key: updates[1], value: updates[2], output: updates[3])
+            })
         }
         metadata = meta
     }

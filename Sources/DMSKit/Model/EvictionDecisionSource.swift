@@ -5,7 +5,8 @@ public enum EvictionDecisionSource: Sendable {
     /// Variant B: a trained adapter on the residual stream.
     case adapter(DMSAdapter)
     /// Random decisions flagging a `rate` fraction of tokens: measures the mechanism's speed and
-    /// memory, not quality.
+    /// memory, not quality. Each decision is a pure function of (seed, layer, position, KV head),
+    /// so chunking and the order of forward calls do not change them.
     case synthetic(rate: Double, seed: UInt64)
 
     /// The window the decisions were trained with (the synthetic source has none).
@@ -14,6 +15,15 @@ public enum EvictionDecisionSource: Sendable {
         case .queryNeuron(let p): return p.window
         case .adapter(let a): return a.parameters.window
         case .synthetic: return nil
+        }
+    }
+
+    /// The leading tokens the decisions were trained never to evict (0 when none).
+    public var trainedSinks: Int {
+        switch self {
+        case .queryNeuron(let p): return p.sinks
+        case .adapter(let a): return a.parameters.sinks
+        case .synthetic: return 0
         }
     }
 }

@@ -20,7 +20,8 @@ extension LoadedModel {
             guard let window = options.dmsWindow ?? source.trainedWindow else {
                 throw KVCacheOptionsError.syntheticWithoutWindow
             }
-            return DMSKVCache(geometry: geometry, pool: pool, window: window, threshold: options.dmsThreshold)
+            return DMSKVCache(geometry: geometry, pool: pool, window: window, threshold: options.dmsThreshold,
+                              sinks: options.dmsSinks ?? source.trainedSinks)
         case (.streaming, let budget?):
             return BudgetedKVCache(geometry: geometry, pool: pool, rule: StreamingRule(sinks: options.sinks),
                                    budget: budget, minimumBudget: options.sinks + 1)
@@ -37,6 +38,8 @@ extension LoadedModel {
 
     /// Attaches a DMS adapter (variant B) checked against this model.
     public func attachAdapter(path: String) throws {
-        model.evictionSource = .adapter(try DMSAdapter(path: path, for: configuration))
+        let adapter = try DMSAdapter(path: path, for: configuration)
+        model.evictionSource = .adapter(adapter)
+        model.lowRank = adapter.lowRank
     }
 }

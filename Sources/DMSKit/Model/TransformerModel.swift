@@ -6,14 +6,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     public let weights: ModelWeights
     /// Threads for the kernels; `nil` runs on the caller's thread only.
     public let workers: WorkerPool?
-    let inverseFrequencies: [Float]
+    /// RoPE's inverse frequencies (headDim / 2 values, scaling applied).
+    public let inverseFrequencies: [Float]
     /// Where DMS eviction logits come from; nil computes none (only `dms` caches need them).
-    public var evictionSource: EvictionDecisionSource? {
-        didSet {
-            if case .synthetic(_, let seed) = evictionSource { syntheticRandom = RandomSource(seed: seed) }
-        }
-    }
-    private var syntheticRandom = RandomSource(seed: 0)
+    public var evictionSource: EvictionDecisionSource?
+    /// LoRA updates trained with a DMS adapter; applied when the cache is a DMS cache (the
+    /// retrofitted model), so a full cache still runs the base model.
+    public var lowRank: LowRankAdapter?
 
     private let residual = ScratchBuffer()
     private let normed = ScratchBuffer()
@@ -25,6 +24,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let up = ScratchBuffer()
     private let lastHidden = ScratchBuffer()
     private let evictionLogits = ScratchBuffer()
+    private let lowRankScratch = ScratchBuffer()
 
     public init(configuration: ModelConfiguration, weights: ModelWeights, workers: WorkerPool?) {
         self.configuration = configuration
@@ -58,6 +58,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let g = gate.reserve(n * c.intermediateSize)
         let u = up.reserve(n * c.intermediateSize)
         let decisions = evictionLogits.reserve(n * c.kvHeadCount)
+        let retrofit = cache is DMSKVCache ? lowRank : nil
+        let lowRankSpace = retrofit.map { lowRankScratch.reserve(LowRankAdapter.scratchCount(tokens: n, rank: $0.rank, configuration: c)) }
 
         for (i, token) in tokens.enumerated() {
             weights.tokenEmbedding.row(token, into: x + i * hidden)
@@ -68,8 +70,15 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             switch evictionSource {
             case .adapter(let adapter):
                 adapterLogits(adapter.layers[layerIndex], adapter.parameters, residual: x, rows: n, into: decisions, scratch: h)
-            case .synthetic(let rate, _):
-                for i in 0..<(n * c.kvHeadCount) { decisions[i] = syntheticRandom.nextUnit() < rate ? 1 : -1 }
+            case .synthetic(let rate, let seed):
+                // A pure function of (seed, layer, position, head): the same decisions however the
+                // tokens are chunked and whichever caches the model serves in between.
+                for i in 0..<n {
+                    for head in 0..<c.kvHeadCount {
+                        let unit = RandomSource.unit(seed: seed, layerIndex, start + i, head)
+                        decisions[i * c.kvHeadCount + head] = unit < rate ? 1 : -1
+                    }
+                }
             case .queryNeuron, nil:
                 hasDecisions = evictionSource != nil
             }
@@ -77,6 +86,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             layer.query.apply(h, tokens: n, into: q, pool: workers)
             layer.key.apply(h, tokens: n, into: k, pool: workers)
             layer.value.apply(h, tokens: n, into: v, pool: workers)
+            if let retrofit, let lowRankSpace {
+                let updates = retrofit.layers[layerIndex]
+                updates.query.accumulate(h, tokens: n, into: q, scale: retrofit.scale, scratch: lowRankSpace)
+                updates.key.accumulate(h, tokens: n, into: k, scale: retrofit.scale, scratch: lowRankSpace)
+                updates.value.accumulate(h, tokens: n, into: v, scale: retrofit.scale, scratch: lowRankSpace)
+            }
             prepareHeads(q, rows: n, heads: c.headCount, norm: layer.queryNorm, start: start,
                          donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions)
             prepareHeads(k, rows: n, heads: c.kvHeadCount, norm: layer.keyNorm, start: start, donorLogits: nil)
@@ -85,6 +100,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                                             evictionLogits: hasDecisions ? UnsafePointer(decisions) : nil),
                              pool: workers)
             layer.output.apply(attn, tokens: n, into: h, pool: workers)
+            if let retrofit, let lowRankSpace {
+                retrofit.layers[layerIndex].output.accumulate(attn, tokens: n, into: h, scale: retrofit.scale, scratch: lowRankSpace)
+            }
             Kernels.add(x, h, count: n * hidden)
 
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
@@ -131,8 +149,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     ///
     /// With `donorLogits` (DMS variant A) the last dimension of each group's first query head is
     /// read as the eviction logit `s * q - b` after the norm and zeroed before and after RoPE.
-    private func prepareHeads(_ data: UnsafeMutablePointer<Float>, rows: Int, heads: Int, norm: [Float]?, start: Int,
-                              donorLogits: UnsafeMutablePointer<Float>?) {
+    public func prepareHeads(_ data: UnsafeMutablePointer<Float>, rows: Int, heads: Int, norm: [Float]?, start: Int,
+                             donorLogits: UnsafeMutablePointer<Float>?) {
         let c = configuration
         let d = c.headDim
         let interleaved = c.ropeLayout == .interleaved

@@ -1,0 +1,52 @@
+/// A low-rank (LoRA) update of one projection: `y += scale · B (A x)` with `A` (`down`,
+/// `[rank][inputs]`) and `B` (`up`, `[outputs][rank]`), stored as f32.
+public struct LowRankUpdate: Sendable, Equatable {
+    public let rank: Int
+    public let inputs: Int
+    public let outputs: Int
+    public var down: [Float]
+    public var up: [Float]
+
+    public init(rank: Int, inputs: Int, outputs: Int, down: [Float], up: [Float]) {
+        precondition(down.count == rank * inputs && up.count == outputs * rank, "LoRA matrices of the wrong size")
+        self.rank = rank
+        self.inputs = inputs
+        self.outputs = outputs
+        self.down = down
+        self.up = up
+    }
+
+    /// `output[t] += scale · B (A input[t])` for `tokens` rows; `scratch` holds
+    /// `tokens · (rank + outputs)` floats.
+    public func accumulate(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>,
+                           scale: Float, scratch: UnsafeMutablePointer<Float>) {
+        let reduced = scratch, delta = scratch + tokens * rank
+        down.withUnsafeBytes { a in
+            Kernels.matmul(pool: nil, type: .f32, weights: a.baseAddress!, rows: rank, columns: inputs,
+                           input: input, tokens: tokens, output: reduced)
+        }
+        up.withUnsafeBytes { b in
+            Kernels.matmul(pool: nil, type: .f32, weights: b.baseAddress!, rows: outputs, columns: rank,
+                           input: reduced, tokens: tokens, output: delta)
+        }
+        for i in 0..<(tokens * outputs) { output[i] += scale * delta[i] }
+    }
+
+    /// The update with its output rows reordered between the two RoPE layouts of Q/K weights
+    /// (llama.cpp's GGUF permutation interleaves each head's two halves): `toInterleaved`
+    /// converts half-split rows to interleaved ones, otherwise the reverse.
+    public func permutingRows(headDim d: Int, toInterleaved: Bool) -> LowRankUpdate {
+        var permuted = up
+        let half = d / 2
+        for head in 0..<(outputs / d) {
+            for i in 0..<half {
+                for part in 0..<2 {
+                    let split = head * d + part * half + i, interleaved = head * d + 2 * i + part
+                    let (from, to) = toInterleaved ? (split, interleaved) : (interleaved, split)
+                    for j in 0..<rank { permuted[to * rank + j] = up[from * rank + j] }
+                }
+            }
+        }
+        return LowRankUpdate(rank: rank, inputs: inputs, outputs: outputs, down: down, up: permuted)
+    }
+}

@@ -1,0 +1,90 @@
+import DMSKit
+
+/// The trainable weights of a DMS adapter (variant B) as one flat vector, so the optimizer,
+/// gradient clipping and checkpoints see a single array.
+///
+/// First the decisions: per layer `W_alpha` (`kvHeads × hidden`, zero-initialised) then
+/// `RMSNorm_alpha`'s weight (`hidden`, ones). Then, when `loraRank > 0`, per layer and per
+/// attention projection (q, k, v, o) LoRA's `A` (`rank × inputs`, small random) and `B`
+/// (`outputs × rank`, zero). Both initialisations leave the model exactly the base model.
+public struct AdapterParameters: Sendable, Equatable {
+    /// The shape of one attention projection.
+    public struct Projection: Sendable, Equatable {
+        public let outputs: Int
+        public let inputs: Int
+    }
+
+    public let layers: Int
+    public let kvHeads: Int
+    public let hidden: Int
+    public let loraRank: Int
+    /// q, k, v, o.
+    public let projections: [Projection]
+    public var values: [Float]
+
+    /// Values per layer of the decision part.
+    public var layerStride: Int { kvHeads * hidden + hidden }
+    private var decisionCount: Int { layers * layerStride }
+    private var loraLayerStride: Int { projections.reduce(0) { $0 + loraRank * ($1.inputs + $1.outputs) } }
+
+    /// The identity adapter for `c`; LoRA's `A` is drawn from `seed` (uniform in ±1/√inputs).
+    public init(configuration c: ModelConfiguration, loraRank: Int = 0, seed: UInt64 = 0) {
+        layers = c.layerCount
+        kvHeads = c.kvHeadCount
+        hidden = c.hiddenSize
+        self.loraRank = loraRank
+        let qWidth = c.headCount * c.headDim, kvWidth = c.kvHeadCount * c.headDim
+        projections = [Projection(outputs: qWidth, inputs: hidden), Projection(outputs: kvWidth, inputs: hidden),
+                       Projection(outputs: kvWidth, inputs: hidden), Projection(outputs: hidden, inputs: qWidth)]
+        values = []  // every stored property set: the offsets below can be computed
+        let total = decisionCount + (loraRank > 0 ? layers * loraLayerStride : 0)
+        values = [Float](repeating: 0, count: total)
+        for l in 0..<layers {
+            for i in 0..<hidden { values[normOffset(layer: l) + i] = 1 }
+        }
+        guard loraRank > 0 else { return }
+        var random = RandomSource(seed: seed ^ 0x10_4A)
+        for l in 0..<layers {
+            for p in 0..<projections.count {
+                let bound = 1 / Float(projections[p].inputs).squareRoot()
+                let down = loraOffset(layer: l, projection: p).down
+                for i in 0..<(loraRank * projections[p].inputs) {
+                    values[down + i] = Float(random.nextUnit() * 2 - 1) * bound
+                }
+            }
+        }
+    }
+
+    /// Offset of layer `l`'s `W_alpha` in `values`.
+    public func projectionOffset(layer l: Int) -> Int { l * layerStride }
+    /// Offset of layer `l`'s `RMSNorm_alpha` weight in `values`.
+    public func normOffset(layer l: Int) -> Int { l * layerStride + kvHeads * hidden }
+
+    /// Offsets of LoRA's `A` and `B` for projection `p` (0 q, 1 k, 2 v, 3 o) of layer `l`.
+    public func loraOffset(layer l: Int, projection p: Int) -> (down: Int, up: Int) {
+        var offset = decisionCount + l * loraLayerStride
+        for q in 0..<p { offset += loraRank * (projections[q].inputs + projections[q].outputs) }
+        return (offset, offset + loraRank * projections[p].inputs)
+    }
+
+    /// The adapter these values define, in the layout of the model they were trained on.
+    public func adapter(parameters: DMSParameters, loraAlpha: Float, metadata: [String: String]) -> DMSAdapter {
+        let decisionLayers = (0..<layers).map { l in
+            DMSAdapter.Layer(projection: Array(values[projectionOffset(layer: l)..<normOffset(layer: l)]),
+                             norm: Array(values[normOffset(layer: l)..<(normOffset(layer: l) + hidden)]))
+        }
+        var lowRank: LowRankAdapter?
+        if loraRank > 0 {
+            lowRank = LowRankAdapter(rank: loraRank, alpha: loraAlpha, layers: (0..<layers).map { l in
+                let updates = projections.indices.map { p in
+                    let (down, up) = loraOffset(layer: l, projection: p), shape = projections[p]
+                    return LowRankUpdate(rank: loraRank, inputs: shape.inputs, outputs: shape.outputs,
+                                         down: Array(values[down..<up]),
+                                         up: Array(values[up..<(up + shape.outputs * loraRank)]))
+                }
+                return LowRankAdapter.Layer(query: updates[0], key: updates[1], value: updates[2], output: updates[3])
+            })
+        }
+        return DMSAdapter(parameters: parameters, layers: decisionLayers, lowRank: lowRank, metadata: metadata)
+    }
+}

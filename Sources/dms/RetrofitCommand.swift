@@ -1,0 +1,153 @@
+import ArgumentParser
+import DMSKit
+import DMSRetrofit
+import Foundation
+
+struct RetrofitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrofit",
+        abstract: "Train a DMS adapter (variant B) on a frozen model by distillation from the model itself.",
+        discussion: """
+            Only the per-layer dms_proj_alpha and dms_proj_alpha_norm weights are trained; the base model \
+            is unchanged. Each step distils the model with eviction off into the model with soft \
+            (Gumbel-sigmoid) eviction on one sequence of --seq-len tokens, while the compression target \
+            rises linearly so that the last step asks for --target-cr (the ramp aims at --final-cr, \
+            like the original's 1 → 16 over 510 steps, 8 at step 238). Writes ADAPTER, ADAPTER.log.jsonl \
+            (one line per step) and, every --checkpoint-every steps, ADAPTER.checkpoint: after Ctrl-C \
+            or a kill, the same command with --resume continues from it.
+            """)
+
+    @Option(help: "The base model: a GGUF file or a Hugging Face directory.")
+    var model: String
+
+    @Option(parsing: .upToNextOption, help: "UTF-8 text files to train on (plain text; no chat template).")
+    var data: [String]
+
+    @Option(help: "Where to write the adapter (safetensors).")
+    var out: String
+
+    @Option(name: .customLong("target-cr"), help: "Compression ratio the schedule reaches at the last step.")
+    var targetRatio = 8.0
+
+    @Option(name: .customLong("final-cr"), help: "Ratio the linear ramp aims at (sets its slope).")
+    var finalRatio = 16.0
+
+    @Option(help: "DMS delay window w.")
+    var window = 64
+
+    @Option(help: "Leading tokens never evicted (attention sinks); 0 reproduces NVIDIA's recipe.")
+    var sinks = 4
+
+    @Option(name: .customLong("seq-len"), help: "Tokens per training sequence (must exceed the window).")
+    var sequenceLength = 1024
+
+    @Option(help: "Optimizer steps (one sequence each).")
+    var steps = 240
+
+    @Option(name: .customLong("lr"), help: "AdamW learning rate (betas 0.9/0.95, no weight decay, clip 1.0).")
+    var learningRate: Float = 3e-4
+
+    @Option(help: "Gumbel-sigmoid temperature.")
+    var temperature: Float = 0.1
+
+    @Option(help: "Rank of LoRA updates of the attention projections trained with the decisions (0: decisions only).")
+    var loraRank = 0
+
+    @Option(help: "LoRA alpha: updates are scaled by alpha / rank.")
+    var loraAlpha: Float = 16
+
+    @Option(help: "Seed of the data order, the logistic noise and LoRA's initial weights.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Steps between checkpoints.")
+    var checkpointEvery = 10
+
+    @Option(help: "Worker threads (default: every core).")
+    var threads: Int?
+
+    @Flag(help: "Continue from ADAPTER.checkpoint (same settings and data).")
+    var resume = false
+
+    func validate() throws {
+        guard !data.isEmpty else { throw ValidationError("give at least one --data file") }
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+        _ = try settings()
+    }
+
+    func settings() throws -> RetrofitSettings {
+        var s = RetrofitSettings()
+        s.window = window
+        s.sinks = sinks
+        s.sequenceLength = sequenceLength
+        s.steps = steps
+        s.targetRatio = targetRatio
+        s.finalRatio = finalRatio
+        s.learningRate = learningRate
+        s.temperature = temperature
+        s.seed = seed
+        s.loraRank = loraRank
+        s.loraAlpha = loraAlpha
+        do { try s.validate() } catch let error as RetrofitError { throw ValidationError(error.description) }
+        return s
+    }
+
+    func run() throws {
+        let checkpointPath = out + ".checkpoint"
+        let logPath = out + ".log.jsonl"
+        let manager = FileManager.default
+        if !resume, manager.fileExists(atPath: checkpointPath) {
+            throw ValidationError("\(checkpointPath) exists from an earlier run: pass --resume to continue it, or delete it")
+        }
+        let loaded = try LoadedModel(path: model, threads: threads)
+        let settings = try settings()
+        let corpus = try TrainingCorpus(files: data, tokenizer: loaded.tokenizer, sequenceLength: sequenceLength)
+        let trainer = try RetrofitTrainer(model: loaded.model, corpus: corpus, settings: settings,
+                                          baseModelName: (model as NSString).lastPathComponent, pool: loaded.model.workers)
+        if resume {
+            guard manager.fileExists(atPath: checkpointPath) else {
+                throw ValidationError("--resume: no checkpoint at \(checkpointPath)")
+            }
+            try trainer.restore(RetrofitCheckpoint(path: checkpointPath))
+            writeError("resuming at step \(trainer.step) of \(settings.steps)\n")
+        }
+        writeError("training on \(corpus.sequences.count) sequences of \(sequenceLength) tokens (\(corpus.description))\n")
+        let log = try TrainingLog(path: logPath, resumingAfter: resume ? trainer.step : nil)
+        let interrupt = InterruptSignal()
+        let bar = ProgressBar(linesWhenPiped: true)
+        let dataDescription = corpus.description
+        func save() throws {
+            try trainer.checkpoint.write(to: checkpointPath)
+            try trainer.adapter(dataDescription: dataDescription).write(to: out, configuration: loaded.configuration)
+        }
+        if !resume { try save() }  // fails now, not after the first steps, if ADAPTER cannot be written
+        bar.update(fraction: Double(trainer.step) / Double(settings.steps), text: "step \(trainer.step)/\(settings.steps)")
+        while !trainer.isFinished {
+            let report = trainer.runStep()
+            guard report.loss.isFinite, trainer.parameters.values.allSatisfy(\.isFinite) else {
+                bar.finish()
+                throw ValidationError("training diverged at step \(report.step) (loss \(report.loss)); try a lower --lr. "
+                                      + "The last good state is \(checkpointPath)")
+            }
+            try log.append(report)
+            bar.update(fraction: Double(report.step) / Double(settings.steps),
+                       text: String(format: "step %d/%d loss %.4f kl %.4f ratio %.2f (target %.2f) %.1fs/step",
+                                    report.step, settings.steps, report.loss, report.kl, report.ratio, report.targetRatio,
+                                    report.seconds),
+                       force: true)
+            if report.step % checkpointEvery == 0 || trainer.isFinished { try save() }
+            if let signal = interrupt.receivedSignal {
+                try save()
+                bar.finish()
+                writeError("stopped after step \(report.step); continue with the same command and --resume\n")
+                throw ExitCode(signal == SIGINT ? 130 : 143)
+            }
+        }
+        bar.finish()
+        try? manager.removeItem(atPath: checkpointPath)
+        let last = trainer.history.last
+        print("wrote \(out): \(trainer.step) steps in \(ProgressBar.duration(trainer.elapsedSeconds)), "
+              + String(format: "evicted fraction %.3f, KL %.4f nats/token; log: %@",
+                        last?.evictedFraction ?? 0, last?.kl ?? 0, logPath))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+/// `dms eval` as a user runs it: the built binary on a tiny fixture.
+@Suite("dms eval from the command line", .serialized)
+struct EvalCLITests {
+    /// A temporary text file with `contents`.
+    static func textFile(_ contents: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dms-eval-\(UUID().uuidString).txt")
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    static let model = TestResources.fixture("dms/tiny-qwen3-dms")
+
+    /// English prose, long enough for a couple of hundred tokens of the tiny tokenizers.
+    static let prose = String(repeating: """
+        The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat. \
+        A river runs through the valley, and the people of the town walk to the market every morning. \
+        Numbers such as 12, 345 and 6789 appear in the ledger next to the names of the merchants. \
+
+        """, count: 8)
+
+    @Test func jsonReportHasEveryField() throws {
+        let text = try Self.textFile(Self.prose)
+        defer { try? FileManager.default.removeItem(at: text) }
+        let outcome = try CLITests.run(["eval", "--model", Self.model, "--text", text.path, "--length", "120",
+                                    "--continuations", "2", "--continuation-length", "8", "--json", "--threads", "2"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+        #expect(object["model"] as? String == Self.model)
+        #expect(object["text"] as? String == text.path)
+        #expect(object["adapter"] is NSNull)
+        #expect(object["tokens"] as? Int == 120)
+        #expect(object["task"] as? String == "kl")
+        #expect(object["cut_points"] as? [Int] == [90, 120])
+        let policies = try #require(object["policies"] as? [[String: Any]])
+        #expect(policies.map { $0["policy"] as? String } == ["full", "dms", "streaming", "tova", "h2o"])
+        for policy in policies {
+            for key in ["compression_ratio", "kl_nats_per_token", "mean_nll", "perplexity", "perplexity_ratio",
+                        "top1_agreement", "continuation_agreement", "continuation_initial_run", "seconds", "tokens_per_s"] {
+                #expect(policy[key] is Double, "\(key)")
+            }
+            for key in ["tokens", "scored_positions", "token_reads", "peak_tokens", "peak_bytes", "continuations"] {
+                #expect(policy[key] is Int, "\(key)")
+            }
+            #expect(policy.keys.contains("requested_ratio"))
+        }
+    }
+
+    @Test func tableAndPerplexityTask() throws {
+        let text = try Self.textFile(Self.prose)
+        defer { try? FileManager.default.removeItem(at: text) }
+        let outcome = try CLITests.run(["eval", "--model", Self.model, "--text", text.path, "--length", "100",
+                                    "--task", "perplexity", "--policies", "dms,quest", "--ratios", "2,4"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        let lines = outcome.output.split(separator: "\n")
+        #expect(lines.count == 7)  // two heading lines, header, rule, dms, quest at 2 and 4
+        #expect(lines.last?.hasPrefix("quest") == true)
+        #expect(outcome.output.contains("task perplexity"))
+    }
+
+    @Test func badInputFailsCleanly() throws {
+        let long = try Self.textFile(Self.prose)
+        let empty = try Self.textFile("")
+        let short = try Self.textFile("Hello there.")
+        defer { for url in [long, empty, short] { try? FileManager.default.removeItem(at: url) } }
+        let base = ["eval", "--model", Self.model, "--length", "100"]
+        let cases: [([String], String)] = [
+            (base + ["--text", "/nonexistent/text.txt"], "cannot read"),
+            (base + ["--text", empty.path], "empty"),
+            (base + ["--text", short.path], "fewer than the 100"),
+            (["eval", "--model", Self.model, "--length", "250", "--text", long.path], "context length 256"),
+            (base + ["--text", long.path, "--policies", "full,lru"], "unknown policy 'lru'"),
+            (base + ["--text", long.path, "--ratios", "1"], "> 1"),
+            (base + ["--text", long.path, "--ratios", "0.5,2"], "> 1"),
+            (base + ["--text", long.path, "--ratios", "two"], "--ratios"),
+            (base + ["--text", long.path, "--policies", "full,h2o"], "no dms"),
+            (base + ["--text", long.path, "--task", "bleu"], "task"),
+            (["eval", "--model", TestResources.fixture("tiny-llama"), "--length", "100", "--text", long.path], "decisions"),
+        ]
+        for (arguments, fragment) in cases {
+            let outcome = try CLITests.run(arguments)
+            #expect(!outcome.signalled, "crashed: \(outcome.error)")
+            #expect(outcome.status == 1 || outcome.status == 64, "status \(outcome.status) for \(arguments)")
+            #expect(outcome.error.localizedCaseInsensitiveContains(fragment), "stderr for \(arguments): \(outcome.error)")
+            #expect(outcome.output.isEmpty, "stdout for \(arguments): \(outcome.output)")
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import DMSKit
+@testable import DMSRetrofit
+import Foundation
+import Testing
+
+/// LoRA updates trained with an adapter run the same way in the engine: the training graph and
+/// the decoder give the same logits, and an adapter made on a GGUF (interleaved Q/K rows) gives
+/// the same model on the Hugging Face files of the same weights.
+@Suite struct RetrofitLowRankTests {
+    static let fixtures = RetrofitGradientTests.fixtures
+
+    /// An adapter whose decisions never evict (W_alpha = 0, offset 1e4) with random LoRA updates.
+    static func adapter(_ c: ModelConfiguration) -> (AdapterParameters, RetrofitSettings) {
+        var settings = RetrofitSettings()
+        settings.window = 2
+        settings.sinks = 0
+        settings.sequenceLength = 24
+        settings.offset = 1e4
+        settings.loraRank = 4
+        settings.loraAlpha = 8
+        var parameters = RetrofitGradientTests.randomAdapter(c, seed: 21, loraRank: 4)
+        for l in 0..<c.layerCount {
+            for i in 0..<(c.kvHeadCount * c.hiddenSize) { parameters.values[parameters.projectionOffset(layer: l) + i] = 0 }
+        }
+        return (parameters, settings)
+    }
+
+    /// Logits of the engine with `adapterPath` attached, DMS cache (nothing evicted), every position.
+    static func engineLogits(model path: String, adapterPath: String, ids: [Int]) throws -> [Float] {
+        let loaded = try LoadedModel(path: path, threads: 1)
+        try loaded.attachAdapter(path: adapterPath)
+        var options = KVCacheOptions(policy: .dms, precision: .f32)
+        options.dmsWindow = 2
+        return try loaded.model.forward(ids, cache: try loaded.makeCache(options), phase: .prefill, logits: .all)
+    }
+
+    @Test func trainingGraphAndEngineAgree() throws {
+        let ggufPath = Self.fixtures.appendingPathComponent("tiny-llama.gguf").path
+        let loaded = try LoadedModel(path: ggufPath, threads: 1)
+        let c = loaded.configuration
+        let (parameters, settings) = Self.adapter(c)
+        let ids = RetrofitGradientTests.ids(settings.sequenceLength, vocabulary: c.vocabularySize, seed: 4)
+        let objective = try RetrofitObjective(model: loaded.model, settings: settings, pool: nil)
+        var noise = RandomSource(seed: 1)
+        objective.decoder.forward(ids, adapter: parameters, settings: settings, noise: &noise)
+        #expect(objective.decoder.evictionCounts.evicted == 0)
+        var trained = [Float](repeating: 0, count: ids.count * c.vocabularySize)
+        trained.withUnsafeMutableBufferPointer { out in
+            loaded.model.weights.output.apply(objective.decoder.finalHidden.pointer, tokens: ids.count, into: out.baseAddress!, pool: nil)
+        }
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let dms = DMSParameters(window: 2, alphaScale: settings.alphaScale, offset: settings.offset)
+        try parameters.adapter(parameters: dms, loraAlpha: settings.loraAlpha,
+                               metadata: DMSAdapter.identity(of: c, name: "tiny-llama")).write(to: path, configuration: c)
+
+        let engine = try Self.engineLogits(model: ggufPath, adapterPath: path, ids: ids)
+        let base = try LoadedModel(path: ggufPath, threads: 1).model.forward(ids, cache: loaded.makeCache(precision: .f32),
+                                                                              phase: .prefill, logits: .all)
+        func distance(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max()! }
+        #expect(distance(engine, trained) < 1e-4, "engine vs training graph")
+        #expect(distance(engine, base) > 1e-2, "the LoRA updates change the model")
+
+        // the same file on the Hugging Face copy of the weights (half-split Q/K rows)
+        let huggingFace = try Self.engineLogits(model: Self.fixtures.appendingPathComponent("tiny-llama").path,
+                                                adapterPath: path, ids: ids)
+        #expect(distance(huggingFace, engine) < 1e-4, "GGUF vs Hugging Face layout")
+
+        // a full cache runs the base model: the updates belong to the DMS retrofit
+        let full = try LoadedModel(path: ggufPath, threads: 1)
+        try full.attachAdapter(path: path)
+        let fullLogits = try full.model.forward(ids, cache: full.makeCache(precision: .f32), phase: .prefill, logits: .all)
+        #expect(distance(fullLogits, base) < 1e-6)
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Reproduces the shipped DMS adapter for SmolLM2-135M-Instruct (adapters/smollm2-135m-instruct/):
+# trains it from the identity adapter on the Debian training texts, then evaluates it against
+# the full cache and the baselines at the same ratio on 4096 held-out tokens (Python tutorial).
+#
+#   scripts/retrofit-smollm2.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2, outside the repo)
+#
+# Interrupted? Run it again: training resumes from OUT_DIR/adapter.safetensors.checkpoint.
+# Writes OUT_DIR/adapter.safetensors, its .log.jsonl (one line per step) and eval.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${DMS_CACHE:-$HOME/.cache/swift-dms}"
+out="${1:-$cache/runs/smollm2}"
+model="$(scripts/fetch-model.sh)"
+text="$(scripts/fetch-text.sh)"
+swift build -c release --product dms >&2
+dms=.build/release/dms
+mkdir -p "$out"
+resume=()
+[ -f "$out/adapter.safetensors.checkpoint" ] && resume=(--resume)
+$dms retrofit --model "$model" --data "$text/train/debian-reference.txt" "$text/train/licenses.txt" \
+  --out "$out/adapter.safetensors" --seq-len 1024 --window 64 --sinks 4 --steps 300 \
+  --target-cr 10 --final-cr 16 --lr 3e-4 --seed 1 "${resume[@]}"
+$dms eval --model "$model" --adapter "$out/adapter.safetensors" --text "$text/heldout/python-tutorial.txt" \
+  --length 4096 --policies full,dms,streaming,tova,h2o --ratios match --continuations 2 --json > "$out/eval.json"
+python3 - "$out/eval.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+print(f"{report['tokens']} held-out tokens; KL(full || policy) in nats/token")
+print("policy     ratio   KL       PPL/full  top-1   greedy agreement (64-token continuations)")
+for p in report["policies"]:
+    print(f"{p['policy']:<10} {p['compression_ratio']:5.2f}  {p['kl_nats_per_token'] or 0:.4f}  {p['perplexity_ratio']:.4f}    "
+          f"{p['top1_agreement']:.4f}  {p['continuation_agreement']:.4f}")
+PY
