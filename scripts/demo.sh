@@ -2,15 +2,16 @@
 # The main job on a fresh machine: fetch SmolLM2-135M-Instruct, build `dms` in release, and
 # generate a chat answer with DMS on, printing the text and the KV cache statistics.
 #
-# DMS uses the adapter trained for SmolLM2 with `dms retrofit` (adapters/smollm2-135m-instruct,
-# see its MODEL_CARD.md): the model's own learned decisions flag tokens, flagged tokens leave
-# after the window and their slots are reused. The full-cache run beside it is the base model.
+# DMS uses the adapter trained for SmolLM2 with `dms retrofit --lora-rank 8`
+# (adapters/smollm2-135m-instruct, see its MODEL_CARD.md): the model's own learned decisions flag
+# tokens, flagged tokens leave after the window and their slots are reused, and the adapter's
+# LoRA updates apply. The full-cache run beside it is the unchanged base model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="$(scripts/fetch-model.sh)"
 swift build -c release --product dms
 prompt="${1:-Explain in three sentences why the KV cache limits LLM inference on a CPU.}"
-adapter=adapters/smollm2-135m-instruct/dms-adapter.safetensors
+adapter=adapters/smollm2-135m-instruct/dms-lora-adapter.safetensors
 for kv in "full" "dms"; do
   echo "== --kv $kv"
   .build/release/dms generate --model "$model" --chat --temperature 0 --max-tokens 160 --json \

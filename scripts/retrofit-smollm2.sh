@@ -5,7 +5,8 @@
 #
 #   scripts/retrofit-smollm2.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2, outside the repo)
 #
-# Interrupted? Run it again: training resumes from OUT_DIR/adapter.safetensors.checkpoint.
+# LORA_RANK=8 (default) gives dms-lora-adapter.safetensors; LORA_RANK=0 the decisions-only
+# dms-adapter.safetensors. Interrupted? Run it again: training resumes from OUT_DIR/adapter.safetensors.checkpoint.
 # Writes OUT_DIR/adapter.safetensors, its .log.jsonl (one line per step) and eval.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ resume=()
 [ -f "$out/adapter.safetensors.checkpoint" ] && resume=(--resume)
 $dms retrofit --model "$model" --data "$text/train/debian-reference.txt" "$text/train/licenses.txt" \
   --out "$out/adapter.safetensors" --seq-len 1024 --window 64 --sinks 4 --steps 300 \
-  --target-cr 10 --final-cr 16 --lr 3e-4 --seed 1 "${resume[@]}"
+  --target-cr 10 --final-cr 16 --lr 3e-4 --seed 1 --lora-rank "${LORA_RANK:-8}" --lora-alpha 16 "${resume[@]}"
 $dms eval --model "$model" --adapter "$out/adapter.safetensors" --text "$text/heldout/python-tutorial.txt" \
   --length 4096 --policies full,dms,streaming,tova,h2o --ratios match --continuations 2 --json > "$out/eval.json"
 python3 - "$out/eval.json" <<'PY'

@@ -7,7 +7,7 @@ import Testing
 /// stay, and perplexity under eviction stays near the full cache's.
 @Suite("Shipped SmolLM2 DMS adapter", .enabled(if: TestResources.smolLM2Available), .serialized)
 struct ShippedAdapterTests {
-    static let adapter = CLITests.packageRoot.appendingPathComponent("adapters/smollm2-135m-instruct/dms-adapter.safetensors").path
+    static let directory = CLITests.packageRoot.appendingPathComponent("adapters/smollm2-135m-instruct")
 
     /// About 1.5K tokens of English prose that ships with this repository.
     static func text(_ loaded: LoadedModel) throws -> [Int] {
@@ -15,14 +15,16 @@ struct ShippedAdapterTests {
         return Array(loaded.tokenizer.encode(readme, addSpecialTokens: false).prefix(1536))
     }
 
-    @Test func evictsKeepsSinksAndStaysClose() throws {
+    @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors"])
+    func evictsKeepsSinksAndStaysClose(file: String) throws {
         let loaded = try LoadedModel(path: TestResources.smolLM2Path)
-        try loaded.attachAdapter(path: Self.adapter)
+        try loaded.attachAdapter(path: Self.directory.appendingPathComponent(file).path)
         guard case .adapter(let adapter) = loaded.model.evictionSource else {
             Issue.record("the adapter did not attach")
             return
         }
         #expect(adapter.parameters.window == 64 && adapter.parameters.sinks == 4)
+        #expect((adapter.lowRank?.rank ?? 0) == (file.contains("lora") ? 8 : 0))
         let ids = try Self.text(loaded)
         #expect(ids.count == 1536)
 
