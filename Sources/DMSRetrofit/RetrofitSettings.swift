@@ -19,6 +19,8 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
     /// ramp is aimed at (the original: 1 → 16 over 510 steps, 8 at step 238).
     public var targetRatio = 8.0
     public var finalRatio = 16.0
+    /// Steps at the end that stay at `targetRatio` (the ramp reaches it this many steps early).
+    public var holdSteps = 0
     /// AdamW.
     public var learningRate: Float = 3e-4
     public var beta1: Float = 0.9
@@ -36,13 +38,13 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
 
     /// The compression schedule these settings define.
     public var schedule: CompressionSchedule {
-        CompressionSchedule(initialRatio: 1, aimedRatio: finalRatio, rampSteps: rampSteps)
+        CompressionSchedule(initialRatio: 1, aimedRatio: finalRatio, rampSteps: rampSteps, ceiling: targetRatio)
     }
 
-    /// Steps over which the ratio would rise from 1 to `finalRatio`; chosen so that the last step
-    /// reaches `targetRatio`.
+    /// Steps over which the ratio would rise from 1 to `finalRatio`; chosen so that step
+    /// `steps − holdSteps` reaches `targetRatio`.
     public var rampSteps: Double {
-        targetRatio > 1 ? Double(steps) * (finalRatio - 1) / (targetRatio - 1) : 1
+        targetRatio > 1 ? Double(steps - holdSteps) * (finalRatio - 1) / (targetRatio - 1) : 1
     }
 
     /// Checks the settings make sense; the message names the offending setting.
@@ -54,6 +56,7 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
         try check(sinks >= 0, "sinks must be ≥ 0")
         try check(sequenceLength > window + 1, "the sequence length must exceed the window + 1 (got \(sequenceLength), window \(window))")
         try check(steps >= 1, "steps must be ≥ 1")
+        try check(holdSteps >= 0 && holdSteps < steps, "the hold steps must be in 0..<steps")
         try check(targetRatio >= 1 && targetRatio.isFinite, "the target ratio must be ≥ 1")
         try check(finalRatio >= targetRatio && finalRatio.isFinite, "the final ratio must be ≥ the target ratio")
         try check(learningRate > 0 && learningRate.isFinite, "the learning rate must be > 0")

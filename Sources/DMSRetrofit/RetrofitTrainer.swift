@@ -99,6 +99,7 @@ public final class RetrofitTrainer {
             "dms.training.target_ratio": "\(settings.targetRatio)",
             "dms.training.final_ratio": "\(settings.finalRatio)",
             "dms.training.ramp_steps": "\(settings.rampSteps)",
+            "dms.training.hold_steps": "\(settings.holdSteps)",
             "dms.training.seed": "\(settings.seed)",
             "dms.training.lora_rank": "\(settings.loraRank)",
             "dms.training.evicted_fraction": "\(fraction)",

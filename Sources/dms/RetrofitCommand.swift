@@ -8,11 +8,12 @@ struct RetrofitCommand: ParsableCommand {
         commandName: "retrofit",
         abstract: "Train a DMS adapter (variant B) on a frozen model by distillation from the model itself.",
         discussion: """
-            Only the per-layer dms_proj_alpha and dms_proj_alpha_norm weights are trained; the base model \
-            is unchanged. Each step distils the model with eviction off into the model with soft \
-            (Gumbel-sigmoid) eviction on one sequence of --seq-len tokens, while the compression target \
-            rises linearly so that the last step asks for --target-cr (the ramp aims at --final-cr, \
-            like the original's 1 → 16 over 510 steps, 8 at step 238). Writes ADAPTER, ADAPTER.log.jsonl \
+            Only the per-layer dms_proj_alpha and dms_proj_alpha_norm weights (and, with --lora-rank, \
+            low-rank updates of the attention projections) are trained; the base model is unchanged. Each \
+            step distils the model with eviction off into the model with soft (Gumbel-sigmoid) eviction on \
+            one sequence of --seq-len tokens, while the compression target rises linearly so that step \
+            --steps minus --hold-steps asks for --target-cr, which the remaining steps keep (the ramp aims \
+            at --final-cr, like the original's 1 → 16 over 510 steps, 8 at step 238). Writes ADAPTER, ADAPTER.log.jsonl \
             (one line per step) and, every --checkpoint-every steps, ADAPTER.checkpoint: after Ctrl-C \
             or a kill, the same command with --resume continues from it.
             """)
@@ -31,6 +32,13 @@ struct RetrofitCommand: ParsableCommand {
 
     @Option(name: .customLong("final-cr"), help: "Ratio the linear ramp aims at (sets its slope).")
     var finalRatio = 16.0
+
+    @Option(help: "Steps at the end held at --target-cr (the ramp gets there that many steps early).")
+    var holdSteps = 0
+
+    @Option(name: .customLong("snapshot-cr"), parsing: .upToNextOption,
+            help: "Also write the adapter as it is when the schedule first reaches each of these ratios, to ADAPTER-STEM.cr<R>.safetensors.")
+    var snapshotRatios: [Double] = []
 
     @Option(help: "DMS delay window w.")
     var window = 64
@@ -72,7 +80,10 @@ struct RetrofitCommand: ParsableCommand {
         guard !data.isEmpty else { throw ValidationError("give at least one --data file") }
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
-        _ = try settings()
+        let schedule = try settings().schedule
+        for ratio in snapshotRatios where !(ratio > 1) || schedule.firstStep(reaching: ratio, within: steps) == nil {
+            throw ValidationError("--snapshot-cr \(ratio): the schedule never reaches it (it ends at --target-cr \(targetRatio))")
+        }
     }
 
     func settings() throws -> RetrofitSettings {
@@ -83,6 +94,7 @@ struct RetrofitCommand: ParsableCommand {
         s.steps = steps
         s.targetRatio = targetRatio
         s.finalRatio = finalRatio
+        s.holdSteps = holdSteps
         s.learningRate = learningRate
         s.temperature = temperature
         s.seed = seed
@@ -116,6 +128,8 @@ struct RetrofitCommand: ParsableCommand {
         let interrupt = InterruptSignal()
         let bar = ProgressBar(linesWhenPiped: true)
         let dataDescription = corpus.description
+        let snapshots = Dictionary(snapshotRatios.map { (settings.schedule.firstStep(reaching: $0, within: steps)!, $0) },
+                                   uniquingKeysWith: max)
         func save() throws {
             try trainer.checkpoint.write(to: checkpointPath)
             try trainer.adapter(dataDescription: dataDescription).write(to: out, configuration: loaded.configuration)
@@ -135,6 +149,10 @@ struct RetrofitCommand: ParsableCommand {
                                     report.step, settings.steps, report.loss, report.kl, report.ratio, report.targetRatio,
                                     report.seconds),
                        force: true)
+            if let ratio = snapshots[report.step] {
+                try trainer.adapter(dataDescription: dataDescription)
+                    .write(to: Self.snapshotPath(out, ratio: ratio), configuration: loaded.configuration)
+            }
             if report.step % checkpointEvery == 0 || trainer.isFinished { try save() }
             if let signal = interrupt.receivedSignal {
                 try save()
@@ -146,8 +164,17 @@ struct RetrofitCommand: ParsableCommand {
         bar.finish()
         try? manager.removeItem(atPath: checkpointPath)
         let last = trainer.history.last
+        for ratio in Set(snapshots.values).sorted() { print("wrote \(Self.snapshotPath(out, ratio: ratio))") }
         print("wrote \(out): \(trainer.step) steps in \(ProgressBar.duration(trainer.elapsedSeconds)), "
               + String(format: "evicted fraction %.3f, KL %.4f nats/token; log: %@",
                         last?.evictedFraction ?? 0, last?.kl ?? 0, logPath))
+    }
+
+    /// `dir/name.safetensors` → `dir/name.cr4.5.safetensors`.
+    static func snapshotPath(_ out: String, ratio: Double) -> String {
+        let url = URL(fileURLWithPath: out)
+        let stem = url.deletingPathExtension().path
+        let suffix = url.pathExtension.isEmpty ? "safetensors" : url.pathExtension
+        return "\(stem).cr\(String(format: "%g", ratio)).\(suffix)"
     }
 }

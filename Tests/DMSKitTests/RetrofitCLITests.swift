@@ -20,25 +20,39 @@ struct RetrofitCLITests {
          "--lr", "1e-3", "--checkpoint-every", "2", "--threads", "1"] + extra
     }
 
-    static func loggedSteps(_ dir: URL) throws -> [Int] {
+    /// The log's lines, each checked for the fields every step reports.
+    static func loggedRecords(_ dir: URL) throws -> [[String: Any]] {
         let log = try String(contentsOf: dir.appendingPathComponent("a.safetensors.log.jsonl"), encoding: .utf8)
         return try log.split(separator: "\n").map { line in
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             for key in ["loss", "kl", "target_ratio", "evicted_fraction", "gradient_norm", "seconds"] {
                 #expect(object[key] is Double, "missing \(key)")
             }
-            return try #require(object["step"] as? Int)
+            return object
         }
+    }
+
+    static func loggedSteps(_ dir: URL) throws -> [Int] {
+        try loggedRecords(dir).map { try #require($0["step"] as? Int) }
+    }
+
+    static func loggedTargetRatios(_ dir: URL) throws -> [Double] {
+        try loggedRecords(dir).map { try #require($0["target_ratio"] as? Double) }
     }
 
     @Test func trainsWritesAdapterAndLog() throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try CLITests.run(try Self.arguments(dir, steps: 5))
+        let outcome = try CLITests.run(try Self.arguments(dir, steps: 5, extra: ["--hold-steps", "2", "--snapshot-cr", "1.2"]))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         #expect(try Self.loggedSteps(dir) == [1, 2, 3, 4, 5])
+        // the ramp reaches --target-cr 1.5 at step 3 and holds it; 1.2 is first reached at step 2
+        #expect(try Self.loggedTargetRatios(dir).suffix(3) == [1.5, 1.5, 1.5])
         let adapter = dir.appendingPathComponent("a.safetensors").path
         #expect(FileManager.default.fileExists(atPath: adapter))
+        let snapshot = dir.appendingPathComponent("a.cr1.2.safetensors").path
+        let snapshotMetadata = try String(contentsOfFile: snapshot, encoding: .isoLatin1)
+        #expect(snapshotMetadata.contains("\"dms.training.steps\":\"2\""), "the snapshot is the adapter after step 2")
         #expect(!FileManager.default.fileExists(atPath: adapter + ".checkpoint"), "a finished run removes its checkpoint")
         // the adapter drives DMS generation on the model it was trained for
         let generate = try CLITests.run(["generate", "--model", Self.model, "--adapter", adapter, "--prompt", "the quick",
