@@ -2,7 +2,9 @@
 // condition variable. A job is published as one 64-bit word (generation << 32 | next task index);
 // tasks are claimed with a compare-and-swap on that word, so a worker that wakes up late can never
 // claim a task of a newer job with a stale function, and the caller (which also runs tasks) only
-// waits for tasks that were actually claimed.
+// waits for tasks that were actually claimed. Before a new job's function, context and task count
+// are written, the old generation is closed (its next index set past every task), so a worker
+// that read the old generation and then the new task count cannot claim an extra task of it.
 #include "dms_internal.h"
 
 #include <pthread.h>
@@ -44,12 +46,12 @@ static void run_tasks(dms_pool *p, uint32_t gen) {
         uint64_t s = atomic_load_explicit(&p->state, memory_order_acquire);
         if ((uint32_t)(s >> 32) != gen) return;
         uint32_t i = (uint32_t)s;
-        int nt = atomic_load_explicit(&p->ntasks, memory_order_relaxed);
-        dms_task_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
-        void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        int nt = atomic_load_explicit(&p->ntasks, memory_order_acquire);
+        dms_task_fn fn = atomic_load_explicit(&p->fn, memory_order_acquire);
+        void *ctx = atomic_load_explicit(&p->ctx, memory_order_acquire);
         if ((int64_t)i >= nt) return;
-        // Success means generation `gen` still had task i unclaimed, so fn/ctx/nt (read after an
-        // acquire of this generation, and only rewritten once all its tasks are done) are its own.
+        // Success means generation `gen` still had task i unclaimed and was not closed, so fn/ctx/nt
+        // (read after an acquire of this generation, and only rewritten after it is closed) are its own.
         if (!atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
@@ -96,6 +98,13 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+// Makes the current generation unclaimable (next index past any task count); returns the next one.
+static uint32_t close_generation(dms_pool *p) {
+    uint32_t gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_relaxed) >> 32);
+    atomic_store_explicit(&p->state, ((uint64_t)gen << 32) | UINT32_MAX, memory_order_seq_cst);
+    return gen + 1;
+}
+
 static void publish(dms_pool *p, uint32_t gen) {
     atomic_store_explicit(&p->state, (uint64_t)gen << 32, memory_order_seq_cst);
     if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst) > 0) {
@@ -140,9 +149,9 @@ dms_pool *dms_pool_create(int nthreads) {
 void dms_pool_destroy(dms_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->run_mu);
+    uint32_t gen = close_generation(p);
     atomic_store_explicit(&p->stop, 1, memory_order_seq_cst);
-    atomic_store_explicit(&p->ntasks, 0, memory_order_relaxed);
-    uint32_t gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&p->ntasks, 0, memory_order_release);
     publish(p, gen);
     for (int i = 0; i < p->nthreads - 1; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_unlock(&p->run_mu);
@@ -162,11 +171,11 @@ void dms_pool_run(dms_pool *p, dms_task_fn fn, void *ctx, int ntasks) {
         return;
     }
     pthread_mutex_lock(&p->run_mu);
-    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
-    atomic_store_explicit(&p->ntasks, ntasks, memory_order_relaxed);
+    uint32_t gen = close_generation(p);
+    atomic_store_explicit(&p->fn, fn, memory_order_release);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_release);
+    atomic_store_explicit(&p->ntasks, ntasks, memory_order_release);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-    uint32_t gen = (uint32_t)(atomic_load_explicit(&p->state, memory_order_relaxed) >> 32) + 1;
     publish(p, gen);
     tls_in_pool = 1;
     run_tasks(p, gen);
