@@ -5,4 +5,12 @@ public enum EvaluationTask: String, Sendable, CaseIterable, Codable {
     case kl
     /// Each policy's perplexity of the text only (no reference run, no continuations).
     case perplexity
+    /// A pass key planted in long prose and asked for at the end: exact-match accuracy.
+    case passkey
+    /// Per-token decode latency after a prompt of each length.
+    case latency
+
+    /// Tasks that feed one prompt per sample and generate (``TaskEvaluator``), rather than
+    /// scoring a text position by position (``PolicyEvaluator``).
+    public var generates: Bool { self == .passkey || self == .latency }
 }

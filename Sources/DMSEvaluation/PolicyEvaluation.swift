@@ -114,3 +114,20 @@ public struct PolicyEvaluation: Sendable, Equatable, Encodable {
         try container.encode(tokensPerSecond, forKey: .tokensPerSecond)
     }
 }
+
+extension PolicyEvaluation {
+    /// This row as a point of `task` at `length` tokens: the KL (kl task) or the perplexity
+    /// ratio (perplexity task, the perplexity itself when the full cache did not run).
+    public func record(task: EvaluationTask, length: Int) -> EvaluationRecord {
+        let (metric, value): (String, Double) = switch task {
+        case .kl: ("kl_nats_per_token", klDivergence ?? 0)
+        default: perplexityRatio.map { ("perplexity_ratio", $0) } ?? ("perplexity", perplexity)
+        }
+        return EvaluationRecord(
+            task: task.rawValue, length: length, policy: policy,
+            setting: requestedRatio.map { "ratio \(String(format: "%g", $0))" } ?? "", requestedRatio: requestedRatio,
+            compressionRatio: compressionRatio, metric: metric, value: value, higherIsBetter: false, samples: 1,
+            tokenReads: Double(tokenReads), peakKVTokens: peakTokens, peakKVBytes: peakBytes,
+            decodeLatencyP50Milliseconds: nil, decodeLatencyP99Milliseconds: nil, decodeTokensPerSecond: nil)
+    }
+}

@@ -52,23 +52,39 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelRunOptions
 
-    @Option(help: "kl (policies against the full cache) or perplexity (NLL and perplexity only).")
+    @Option(help: "kl (policies against the full cache), perplexity (NLL and perplexity only), passkey (a key planted in the text's prose, asked for at the end) or latency (per-token decode latency after a prompt).")
     var task: EvaluationTask = .kl
 
-    @Option(help: "A plain-text file (UTF-8) to evaluate on.")
+    @Option(help: "A plain-text file (UTF-8): the sequence (kl, perplexity, latency) or the haystack prose (passkey).")
     var text: String
 
-    @Option(help: "Tokens of the evaluation sequence (the first tokens of the text).")
-    var length = 4096
+    @Option(name: [.customLong("lengths"), .customLong("length")],
+            help: "Comma-separated context lengths in tokens (default: 4096 for kl and perplexity, 1024,2048,4096 for passkey, 1024,2048,4096,8192 for latency).")
+    var lengths: String?
+
+    @Option(help: "Prompts per length (passkey), each with the key at a different depth (default 6, 4 with --quick).")
+    var samples: Int?
+
+    @Option(help: "Seed of the passkey prompts (keys, depths' prose offsets).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Comma-separated DMS adapters to compare as separate dms points (e.g. trained to different ratios); default: --adapter.")
+    var adapters: String?
+
+    @Option(help: "Write results.jsonl and results.csv (one record per task, length, policy and setting) into this directory; `dms report DIR` plots them.")
+    var out: String?
+
+    @Flag(help: "The quick profile: lengths 1024, 4 samples, baselines at ratio 4, one continuation (unless given).")
+    var quick = false
 
     @Option(help: "Comma-separated policies: full, dms, streaming, tova, h2o, quest.")
     var policies = "full,dms,streaming,tova,h2o"
 
-    @Option(help: "Baselines' compression ratios: match (the ratio dms reaches) or a comma-separated list, each > 1.")
-    var ratios = "match"
+    @Option(help: "Baselines' compression ratios: match (the ratio dms reaches; kl and perplexity only) or a comma-separated list, each > 1 (default: match, or 2,4,8 for passkey and latency).")
+    var ratios: String?
 
-    @Option(help: "Greedy continuations at cut points in the second half (0: none; the last cut is the end).")
-    var continuations = 4
+    @Option(help: "Greedy continuations at cut points in the second half (0: none; the last cut is the end; default 4, 1 with --quick).")
+    var continuations: Int?
 
     @Option(help: "Tokens the full cache generates greedily per continuation.")
     var continuationLength = 64
@@ -101,24 +117,100 @@ struct EvalCommand: ParsableCommand {
         return .fixed(values)
     }
 
-    var evaluationConfiguration: EvaluationConfiguration {
+    /// The lengths of `--lengths` (or the task's and profile's default), or a clear error.
+    var resolvedLengths: [Int] {
         get throws {
-            var configuration = EvaluationConfiguration()
+            let list = lengths ?? (quick ? "1024" : task == .latency ? "1024,2048,4096,8192" : task.generates ? "1024,2048,4096" : "4096")
+            return try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
+                let text = item.trimmingCharacters(in: .whitespaces)
+                guard let value = Int(text), value >= 2 else {
+                    throw ValidationError("--lengths takes whole numbers ≥ 2 separated by commas (got '\(text)')")
+                }
+                return value
+            }
+        }
+    }
+
+    var resolvedRatios: RatioSelection {
+        get throws { try Self.parseRatios(ratios ?? (quick ? (task.generates ? "4" : "match") : task.generates ? "2,4,8" : "match")) }
+    }
+
+    /// The kl / perplexity evaluation of one length.
+    func evaluationConfiguration(length: Int) throws -> EvaluationConfiguration {
+        var configuration = EvaluationConfiguration()
+        configuration.task = task
+        configuration.length = length
+        configuration.policies = try Self.parsePolicies(policies)
+        configuration.ratios = try resolvedRatios
+        configuration.continuations = continuations ?? (quick ? 1 : 4)
+        configuration.continuationLength = continuationLength
+        configuration.chunk = modelOptions.prefillChunk
+        configuration.baseOptions = modelOptions.cacheOptions(policy: nil, budget: nil)
+        return configuration
+    }
+
+    /// The passkey / latency run.
+    var taskConfiguration: TaskEvaluator.Configuration {
+        get throws {
+            var configuration = TaskEvaluator.Configuration()
             configuration.task = task
-            configuration.length = length
-            configuration.policies = try Self.parsePolicies(policies)
-            configuration.ratios = try Self.parseRatios(ratios)
-            configuration.continuations = continuations
-            configuration.continuationLength = continuationLength
+            configuration.lengths = try resolvedLengths
+            configuration.samples = samples ?? (quick ? 4 : 6)
+            configuration.seed = seed
             configuration.chunk = modelOptions.prefillChunk
-            configuration.baseOptions = modelOptions.cacheOptions(policy: nil, budget: nil)
             return configuration
+        }
+    }
+
+    /// The DMS adapters compared as separate points.
+    var adapterPaths: [String] {
+        if let adapters { return adapters.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        return modelOptions.adapter.map { [$0] } ?? []
+    }
+
+    /// Every (policy, setting) point of a generation task.
+    func taskSettings(model: LoadedModel) throws -> [TaskSetting] {
+        let base = modelOptions.cacheOptions(policy: nil, budget: nil)
+        guard case .fixed(let ratios) = try resolvedRatios else {
+            throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
+        }
+        return try Self.parsePolicies(policies).flatMap { policy -> [TaskSetting] in
+            switch policy {
+            case .full:
+                return [TaskSetting(options: PolicyUnderTest(policy: .full, baseOptions: base).cacheOptions, label: "")]
+            case .dms:
+                if adapterPaths.isEmpty {
+                    guard model.model.evictionSource != nil else {
+                        throw ValidationError("--policies lists dms but the model has no DMS decisions: give --adapter or --adapters")
+                    }
+                    return [TaskSetting(options: PolicyUnderTest(policy: .dms, baseOptions: base).cacheOptions, label: "dms")]
+                }
+                return adapterPaths.map { path in
+                    TaskSetting(options: PolicyUnderTest(policy: .dms, baseOptions: base).cacheOptions, adapter: path,
+                                label: (path as NSString).lastPathComponent)
+                }
+            default:
+                return ratios.map { ratio in
+                    TaskSetting(options: PolicyUnderTest(policy: policy, ratio: ratio, baseOptions: base).cacheOptions,
+                                label: "ratio \(String(format: "%g", ratio))")
+                }
+            }
         }
     }
 
     func validate() throws {
         do {
-            try evaluationConfiguration.validate()
+            let lengths = try resolvedLengths
+            if task.generates {
+                guard (samples ?? 1) >= 1 else { throw ValidationError("--samples must be ≥ 1") }
+                _ = try Self.parsePolicies(policies)
+                if case .matchDMS = try resolvedRatios {
+                    throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
+                }
+            } else {
+                guard adapters == nil else { throw ValidationError("--adapters applies to --task passkey and latency; use --adapter") }
+                for length in lengths { try evaluationConfiguration(length: length).validate() }
+            }
         } catch let error as EvaluationError {
             throw ValidationError(error.localizedDescription)
         }
@@ -132,22 +224,38 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("cannot read --text \(text): \(error.localizedDescription)")
         }
         guard !contents.isEmpty else { throw ValidationError("--text \(text) is empty") }
+        for path in adapterPaths where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("cannot read the adapter \(path)")
+        }
         let loaded = try modelOptions.loadModel()
-        let evaluator = try PolicyEvaluator(model: loaded, configuration: try evaluationConfiguration)
-        let tokens = try evaluator.sequence(fromText: contents)
+        let writer = try out.map { try EvaluationRecordWriter(directory: $0) }
         let bar = ProgressBar(linesWhenPiped: false)
-        var report = try evaluator.evaluate(tokens) { progress in
+        let progress = { (progress: EvaluationProgress) in
             bar.update(fraction: progress.fractionDone,
                        text: "\(Int(progress.fractionDone * 100))% \(progress.stage) \(progress.position)/\(progress.total)")
         }
-        bar.finish()
-        report.adapter = modelOptions.adapter
-        report.text = text
-        if json {
-            try printJSON(report)
+        if task.generates {
+            let evaluator = try TaskEvaluator(model: loaded, text: contents, configuration: try taskConfiguration)
+            var records: [EvaluationRecord] = []
+            try evaluator.run(settings: try taskSettings(model: loaded), record: { record in
+                records.append(record)
+                try writer?.append(record)
+            }, progress: progress)
+            bar.finish()
+            if json { try printJSON(records) } else { print(TaskResultTable(records).rendered) }
         } else {
-            print(EvaluationTable(report).rendered)
+            for length in try resolvedLengths {
+                let evaluator = try PolicyEvaluator(model: loaded, configuration: try evaluationConfiguration(length: length))
+                let tokens = try evaluator.sequence(fromText: contents)
+                var report = try evaluator.evaluate(tokens, progress: progress)
+                bar.finish()
+                report.adapter = modelOptions.adapter
+                report.text = text
+                for row in report.policies { try writer?.append(row.record(task: task, length: length)) }
+                if json { try printJSON(report) } else { print(EvaluationTable(report).rendered) }
+            }
         }
+        if let writer { writeError("wrote \(writer.jsonLinesURL.path) and \(writer.csvURL.path)\n") }
     }
 }
 

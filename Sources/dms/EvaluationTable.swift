@@ -16,11 +16,10 @@ struct EvaluationTable {
             + (report.cutPoints.isEmpty ? "" : ", continuations of \(report.continuationLength ?? 0) tokens after "
                 + report.cutPoints.map(String.init).joined(separator: ", "))
             + String(format: ", wall %.1f s", report.wallSeconds))
-        let header = ["policy", "ratio", "CR", "KL nats", "NLL", "PPL", "PPL/full", "top-1", "cont agr", "cont run",
-                      "KV reads", "peak tok", "peak MiB", "s", "tok/s"]
-        var table = [header]
+        var table = TextTable(header: ["policy", "ratio", "CR", "KL nats", "NLL", "PPL", "PPL/full", "top-1", "cont agr",
+                                       "cont run", "KV reads", "peak tok", "peak MiB", "s", "tok/s"])
         for row in report.policies {
-            table.append([
+            table.rows.append([
                 row.policy,
                 row.requestedRatio.map { String(format: "%.2f", $0) } ?? "-",
                 String(format: "%.2f", row.compressionRatio),
@@ -38,16 +37,7 @@ struct EvaluationTable {
                 String(format: "%.1f", row.tokensPerSecond),
             ])
         }
-        let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-        for (index, cells) in table.enumerated() {
-            let padded = cells.enumerated().map { column, cell in
-                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[column] - cell.count) + cell
-            }
-            lines.append(padded.joined(separator: "  "))
-            if index == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
-        }
-        return lines.joined(separator: "\n")
+        return (lines + table.lines).joined(separator: "\n")
     }
 
     /// Five decimals, or two significant digits below 1e-4 (a KL near the rounding floor).

@@ -60,6 +60,30 @@ struct EvalCLITests {
         #expect(outcome.output.contains("task perplexity"))
     }
 
+    @Test func passkeyWritesResultsForEveryLengthPolicyAndRatio() throws {
+        let text = try Self.textFile(Self.prose)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dms-eval-out-\(UUID().uuidString)")
+        defer { for url in [text, out] { try? FileManager.default.removeItem(at: url) } }
+        let outcome = try CLITests.run(["eval", "--model", Self.model, "--text", text.path, "--task", "passkey",
+                                        "--lengths", "200,240", "--samples", "2", "--ratios", "2,4", "--policies", "full,dms,h2o",
+                                        "--out", out.path, "--json", "--threads", "2"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        let printed = try #require(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [[String: Any]])
+        #expect(printed.count == 8)  // per length: full, dms, h2o at 2 and 4
+        let lines = try String(contentsOf: out.appendingPathComponent("results.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 8)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["task"] as? String == "passkey" && object["metric"] as? String == "accuracy")
+            for key in ["compression_ratio", "value", "token_reads", "decode_latency_p50_ms", "decode_latency_p99_ms"] {
+                #expect(object[key] is Double, "\(key)")
+            }
+        }
+        let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 9 && csv[0].hasPrefix("task,length,policy,setting,requested_ratio"))
+        #expect(csv.filter { $0.hasPrefix("passkey,240,h2o,ratio 4,4.0,") }.count == 1)
+    }
+
     @Test func badInputFailsCleanly() throws {
         let long = try Self.textFile(Self.prose)
         let empty = try Self.textFile("")
@@ -78,6 +102,13 @@ struct EvalCLITests {
             (base + ["--text", long.path, "--policies", "full,h2o"], "no dms"),
             (base + ["--text", long.path, "--task", "bleu"], "task"),
             (["eval", "--model", TestResources.fixture("tiny-llama"), "--length", "100", "--text", long.path], "decisions"),
+            (base + ["--text", long.path, "--task", "passkey", "--ratios", "match"], "explicit --ratios"),
+            (["eval", "--model", Self.model, "--text", long.path, "--task", "passkey", "--lengths", "200,9000"], "context length 256"),
+            (["eval", "--model", Self.model, "--text", long.path, "--task", "passkey", "--lengths", "200", "--samples", "0"], "--samples"),
+            (["eval", "--model", Self.model, "--text", long.path, "--task", "passkey", "--lengths", "200", "--adapters", "/nonexistent.safetensors"], "cannot read the adapter"),
+            (["eval", "--model", TestResources.fixture("tiny-llama"), "--text", long.path, "--task", "passkey", "--lengths", "200"], "no DMS decisions"),
+            (base + ["--text", long.path, "--adapters", "a.safetensors"], "--adapters applies"),
+            (base + ["--text", long.path, "--out", "/proc/no/such/dir"], "cannot write results"),
         ]
         for (arguments, fragment) in cases {
             let outcome = try CLITests.run(arguments)

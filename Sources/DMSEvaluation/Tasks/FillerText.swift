@@ -1,0 +1,27 @@
+import DMSKit
+
+/// Real prose cut into token spans to fill long prompts (haystacks).
+public struct FillerText: Sendable {
+    /// The text's tokens, without special tokens.
+    public let tokens: [Int]
+
+    /// Tokenizes enough of `text` for spans of `maxTokens` at varied offsets (about three times
+    /// as much when the text has it).
+    public init(text: String, tokenizer: Tokenizer, maxTokens: Int) throws {
+        let characters = max(12 * maxTokens, 4096)
+        let ids = tokenizer.encode(String(text.prefix(characters)), addSpecialTokens: false, parseSpecial: false)
+        // drop the last few tokens: the cut at the prefix's end may split a word
+        let usable = Array(ids.dropLast(min(8, ids.count)))
+        guard usable.count >= maxTokens else {
+            throw EvaluationError.textTooShort(tokens: usable.count, needed: maxTokens)
+        }
+        tokens = usable
+    }
+
+    /// `count` consecutive tokens starting at a seeded offset.
+    public func span(_ count: Int, using random: inout RandomSource) -> ArraySlice<Int> {
+        let room = tokens.count - count
+        let start = room > 0 ? Int(random.next() % UInt64(room + 1)) : 0
+        return tokens[start..<(start + count)]
+    }
+}

@@ -1,0 +1,85 @@
+import DMSEvaluation
+import DMSKit
+import Foundation
+import Testing
+
+@Suite("passkey prompts and scoring")
+struct PasskeyTaskTests {
+    static func task() throws -> (PasskeyTask, Tokenizer) {
+        let model = try EvaluationFixtures.dmsModel()
+        let filler = try FillerText(text: EvaluationFixtures.prose, tokenizer: model.tokenizer, maxTokens: 240)
+        return (PasskeyTask(filler: filler, tokenizer: model.tokenizer), model.tokenizer)
+    }
+
+    @Test func promptsHaveTheLengthTheKeyAndSpreadDepths() throws {
+        let (task, tokenizer) = try Self.task()
+        let samples = try task.samples(length: 240, count: 4, seed: 3)
+        #expect(samples.count == 4)
+        for sample in samples {
+            #expect(sample.prompt.count == 240)
+            let key = try #require(sample.expected.first)
+            #expect(key.count == 5 && Int(key) != nil)
+            let text = tokenizer.decode(sample.prompt)
+            #expect(text.contains("The pass key is \(key). Remember it."))
+            #expect(text.hasSuffix("What is the pass key? The pass key is"))
+        }
+        let depths = samples.map(\.depth)
+        #expect(depths == depths.sorted() && depths.first! < 0.5 && depths.last! > 0.5, "\(depths)")
+    }
+
+    @Test func promptsAreDeterministicInTheSeed() throws {
+        let (task, _) = try Self.task()
+        #expect(try task.samples(length: 240, count: 3, seed: 9) == task.samples(length: 240, count: 3, seed: 9))
+        #expect(try task.samples(length: 240, count: 3, seed: 9).map(\.expected) != task.samples(length: 240, count: 3, seed: 10).map(\.expected))
+    }
+
+    @Test func tooShortALengthIsAClearError() throws {
+        let (task, _) = try Self.task()
+        #expect(throws: EvaluationError.self) { try task.samples(length: 40, count: 1, seed: 0) }
+    }
+
+    @Test func scoringMatchesWholeWords() {
+        let sample = RetrievalSample(prompt: [], expected: ["48213"], depth: 0.5)
+        #expect(sample.score(answer: " 48213. Remember it.") == 1)
+        #expect(sample.score(answer: " 482130") == 0)
+        #expect(sample.score(answer: " 4821") == 0)
+        let variables = RetrievalSample(prompt: [], expected: ["ABC", "DEF"], depth: 0.5)
+        #expect(variables.score(answer: "ABC, XYZ") == 0.5)
+    }
+
+    @Test func everySettingGetsARecordWithItsCosts() throws {
+        let model = try EvaluationFixtures.dmsModel()
+        var configuration = TaskEvaluator.Configuration()
+        configuration.lengths = [200, 248]
+        configuration.samples = 2
+        let evaluator = try TaskEvaluator(model: model, text: EvaluationFixtures.prose, configuration: configuration)
+        let settings = [
+            TaskSetting(options: PolicyUnderTest(policy: .full).cacheOptions, label: ""),
+            TaskSetting(options: PolicyUnderTest(policy: .dms).cacheOptions, label: "dms"),
+            TaskSetting(options: PolicyUnderTest(policy: .streaming, ratio: 4).cacheOptions, label: "ratio 4"),
+        ]
+        var records: [EvaluationRecord] = []
+        try evaluator.run(settings: settings, record: { records.append($0) })
+        #expect(records.map(\.length) == [200, 200, 200, 248, 248, 248])
+        #expect(records.map(\.policy) == ["full", "dms", "streaming", "full", "dms", "streaming"])
+        for record in records {
+            #expect((0...1).contains(record.value) && record.metric == "accuracy" && record.samples == 2)
+            #expect(record.tokenReads > 0 && record.peakKVTokens > 0 && record.peakKVBytes > 0)
+            let p50 = try #require(record.decodeLatencyP50Milliseconds), p99 = try #require(record.decodeLatencyP99Milliseconds)
+            #expect(p50 > 0 && p99 >= p50)
+        }
+        let full = records[0], streaming = records[2]
+        #expect(full.compressionRatio == 1)
+        #expect(abs(streaming.compressionRatio - 4) < 0.1 && streaming.requestedRatio == 4)
+        // 8 decode steps each read what is resident: the budget cuts reads by about the ratio
+        #expect(streaming.tokenReads < full.tokenReads / 3)
+    }
+
+    @Test func percentilesAreNearestRank() {
+        let values = (1...100).map(Double.init)
+        #expect(TaskEvaluator.percentile(values, 0.5) == 50)
+        #expect(TaskEvaluator.percentile(values, 0.99) == 99)
+        #expect(TaskEvaluator.percentile([7], 0.99) == 7)
+        #expect(TaskEvaluator.percentile([], 0.5) == 0)
+    }
+}
