@@ -7,10 +7,13 @@ public enum EvaluationTask: String, Sendable, CaseIterable, Codable {
     case perplexity
     /// A pass key planted in long prose and asked for at the end: exact-match accuracy.
     case passkey
+    /// A chain of variable assignments spread through long prose (RULER): the fraction of the
+    /// chain's variables the model names.
+    case variableTracking = "variable-tracking"
     /// Per-token decode latency after a prompt of each length.
     case latency
 
     /// Tasks that feed one prompt per sample and generate (``TaskEvaluator``), rather than
     /// scoring a text position by position (``PolicyEvaluator``).
-    public var generates: Bool { self == .passkey || self == .latency }
+    public var generates: Bool { self == .passkey || self == .variableTracking || self == .latency }
 }

@@ -52,20 +52,20 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelRunOptions
 
-    @Option(help: "kl (policies against the full cache), perplexity (NLL and perplexity only), passkey (a key planted in the text's prose, asked for at the end) or latency (per-token decode latency after a prompt).")
+    @Option(help: "kl (policies against the full cache), perplexity (NLL and perplexity only), passkey (a key planted in the text's prose, asked for at the end), variable-tracking (name every variable of an assignment chain spread through the prose) or latency (per-token decode latency after a prompt).")
     var task: EvaluationTask = .kl
 
-    @Option(help: "A plain-text file (UTF-8): the sequence (kl, perplexity, latency) or the haystack prose (passkey).")
+    @Option(help: "A plain-text file (UTF-8): the sequence (kl, perplexity, latency) or the haystack prose (passkey, variable-tracking).")
     var text: String
 
     @Option(name: [.customLong("lengths"), .customLong("length")],
-            help: "Comma-separated context lengths in tokens (default: 4096 for kl and perplexity, 1024,2048,4096 for passkey, 1024,2048,4096,8192 for latency).")
+            help: "Comma-separated context lengths in tokens (default: 4096 for kl and perplexity, 1024,2048,4096 for passkey and variable-tracking, 1024,2048,4096,8192 for latency).")
     var lengths: String?
 
-    @Option(help: "Prompts per length (passkey), each with the key at a different depth (default 6, 4 with --quick).")
+    @Option(help: "Prompts per length (passkey, variable-tracking), the planted text at different depths (default 6, 4 with --quick).")
     var samples: Int?
 
-    @Option(help: "Seed of the passkey prompts (keys, depths' prose offsets).")
+    @Option(help: "Seed of the prompts (keys, names, prose offsets).")
     var seed: UInt64 = 0
 
     @Option(help: "Comma-separated DMS adapters to compare as separate dms points (e.g. trained to different ratios); default: --adapter.")
@@ -80,7 +80,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Comma-separated policies: full, dms, streaming, tova, h2o, quest.")
     var policies = "full,dms,streaming,tova,h2o"
 
-    @Option(help: "Baselines' compression ratios: match (the ratio dms reaches; kl and perplexity only) or a comma-separated list, each > 1 (default: match, or 2,4,8 for passkey and latency).")
+    @Option(help: "Baselines' compression ratios: match (the ratio dms reaches; kl and perplexity only) or a comma-separated list, each > 1 (default: match, or 2,4,8 for passkey, variable-tracking and latency).")
     var ratios: String?
 
     @Option(help: "Greedy continuations at cut points in the second half (0: none; the last cut is the end; default 4, 1 with --quick).")
@@ -149,7 +149,7 @@ struct EvalCommand: ParsableCommand {
         return configuration
     }
 
-    /// The passkey / latency run.
+    /// The generation task run (passkey, variable-tracking, latency).
     var taskConfiguration: TaskEvaluator.Configuration {
         get throws {
             var configuration = TaskEvaluator.Configuration()
@@ -208,7 +208,7 @@ struct EvalCommand: ParsableCommand {
                     throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
                 }
             } else {
-                guard adapters == nil else { throw ValidationError("--adapters applies to --task passkey and latency; use --adapter") }
+                guard adapters == nil else { throw ValidationError("--adapters applies to --task passkey, variable-tracking and latency; use --adapter") }
                 for length in lengths { try evaluationConfiguration(length: length).validate() }
             }
         } catch let error as EvaluationError {

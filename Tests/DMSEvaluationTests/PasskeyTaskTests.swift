@@ -3,7 +3,7 @@ import DMSKit
 import Foundation
 import Testing
 
-@Suite("passkey prompts and scoring")
+@Suite("passkey and variable-tracking prompts and scoring")
 struct PasskeyTaskTests {
     static func task() throws -> (PasskeyTask, Tokenizer) {
         let model = try EvaluationFixtures.dmsModel()
@@ -25,6 +25,23 @@ struct PasskeyTaskTests {
         }
         let depths = samples.map(\.depth)
         #expect(depths == depths.sorted() && depths.first! < 0.5 && depths.last! > 0.5, "\(depths)")
+    }
+
+    @Test func variableTrackingPlantsTheWholeChainInOrder() throws {
+        let model = try EvaluationFixtures.dmsModel()
+        let filler = try FillerText(text: EvaluationFixtures.prose, tokenizer: model.tokenizer, maxTokens: 480)
+        let task = VariableTrackingTask(filler: filler, tokenizer: model.tokenizer, chainLength: 3)
+        for sample in try task.samples(length: 480, count: 2, seed: 1) {
+            #expect(sample.prompt.count == 480)
+            #expect(sample.expected.count == 3 && Set(sample.expected).count == 3)
+            let text = model.tokenizer.decode(sample.prompt)
+            let names = sample.expected
+            let first = try #require(text.range(of: "VAR \(names[0]) = "))
+            let second = try #require(text.range(of: "VAR \(names[1]) = VAR \(names[0])."))
+            let third = try #require(text.range(of: "VAR \(names[2]) = VAR \(names[1])."))
+            #expect(first.lowerBound < second.lowerBound && second.lowerBound < third.lowerBound)
+            #expect(text.hasSuffix("they are:"))
+        }
     }
 
     @Test func promptsAreDeterministicInTheSeed() throws {

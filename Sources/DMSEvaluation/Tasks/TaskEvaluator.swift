@@ -1,7 +1,7 @@
 import DMSKit
 import Foundation
 
-/// Runs a generation task (`passkey`, `latency`) at several context lengths for several cache
+/// Runs a generation task (`passkey`, `variable-tracking`, `latency`) at several context lengths for several cache
 /// settings and turns each (length, setting) into an ``EvaluationRecord``.
 ///
 /// Every prompt goes through a fresh cache in prefill chunks (each budget policy still evicts token
@@ -21,12 +21,18 @@ public final class TaskEvaluator {
         public var chunk = 512
         /// Greedy decode steps after each prompt: the answer of a retrieval task, the timed
         /// steps of the latency task.
-        public var decodeSteps: Int { task == .latency ? 32 : 8 }
+        public var decodeSteps: Int {
+            switch task {
+            case .latency: 32
+            case .variableTracking: 24  // three 5-letter names and separators
+            default: 8
+            }
+        }
 
         public init() {}
 
         public func validate(contextLength: Int) throws {
-            guard task == .passkey || task == .latency else {
+            guard task.generates else {
                 throw EvaluationError.invalidSetting("task \(task.rawValue) does not run as a generation task")
             }
             guard !lengths.isEmpty else { throw EvaluationError.invalidSetting("--lengths lists no length") }
@@ -61,6 +67,9 @@ public final class TaskEvaluator {
         case .latency:
             let leading = model.tokenizer.encode("", addSpecialTokens: true, parseSpecial: false)
             return [RetrievalSample(prompt: leading + filler.tokens.prefix(promptLength - leading.count), expected: [], depth: 1)]
+        case .variableTracking:
+            return try VariableTrackingTask(filler: filler, tokenizer: model.tokenizer)
+                .samples(length: promptLength, count: configuration.samples, seed: configuration.seed)
         default:
             return try PasskeyTask(filler: filler, tokenizer: model.tokenizer)
                 .samples(length: promptLength, count: configuration.samples, seed: configuration.seed)
