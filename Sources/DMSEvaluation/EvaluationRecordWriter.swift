@@ -7,7 +7,7 @@ public final class EvaluationRecordWriter {
     public let directory: URL
     public private(set) var records: [EvaluationRecord] = []
 
-    public var jsonLinesURL: URL { directory.appendingPathComponent("results.jsonl") }
+    public var jsonLinesURL: URL { directory.appendingPathComponent(EvaluationResultsFile.name) }
     public var csvURL: URL { directory.appendingPathComponent("results.csv") }
 
     /// Creates the directory if needed and starts both files empty.
