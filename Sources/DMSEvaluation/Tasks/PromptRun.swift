@@ -1,38 +1,28 @@
 import DMSKit
-import Foundation
 
-/// One prompt fed to a fresh cache in prefill chunks, then `decodeSteps` greedy decode steps, each
-/// timed: what a generation sees, and what the KV cache cost.
+/// One prompt through a fresh cache (prefill chunks), then `decodeSteps` timed greedy decode
+/// steps that never stop early: what a generation sees, and what the KV cache cost.
 struct PromptRun {
     /// The greedy tokens after the prompt.
-    var generated: [Int] = []
-    /// Seconds of each decode step (one token through the model).
-    var decodeSeconds: [Double] = []
-    /// The cache's compression ratio right after the prompt.
-    var compressionRatio = 1.0
-    /// Decode-phase slots read, and the cache's peak entries and bytes, at the end.
-    var tokenReads = 0
-    var peakTokens = 0
-    var peakBytes = 0
+    let generated: [Int]
+    /// Seconds of each decode step (sampling and one token through the model).
+    let decodeSeconds: [Double]
+    /// The cache's compression ratio, decode-phase slots read, peak entries and bytes at the end.
+    let compressionRatio: Double
+    let tokenReads: Int
+    let peakTokens: Int
+    let peakBytes: Int
 
-    init(prompt: [Int], cache: KVCache, model: LanguageModel, chunk: Int, decodeSteps: Int) throws {
-        var logits: [Float] = []
-        var start = 0
-        while start < prompt.count {
-            let end = min(start + chunk, prompt.count)
-            logits = try model.forward(Array(prompt[start..<end]), cache: cache, phase: .prefill,
-                                       logits: end == prompt.count ? .last : .none)
-            start = end
-        }
-        compressionRatio = cache.statistics().compressionRatio
-        for _ in 0..<decodeSteps {
-            let token = logits.withUnsafeBufferPointer(DistributionMath.argmax)
-            generated.append(token)
-            let started = DispatchTime.now()
-            logits = try model.forward([token], cache: cache, phase: .decode, logits: .last)
-            decodeSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
-        }
+    init(prompt: [Int], cache: KVCache, model: LoadedModel, chunk: Int, decodeSteps: Int) throws {
+        let session = GenerationSession(model: model.model, tokenizer: model.tokenizer, cache: cache)
+        session.prefillChunk = chunk
+        var options = GenerationOptions(maxTokens: decodeSteps + 1, sampling: .greedy)
+        options.stopTokens = []  // a fixed number of steps, so every setting pays for the same decode
+        let result = try session.generate(prompt: prompt, options: options)
+        generated = result.tokens
+        decodeSeconds = result.timing.decodeLatencies
         let statistics = cache.statistics()
+        compressionRatio = statistics.compressionRatio
         tokenReads = statistics.tokenReads
         peakTokens = statistics.peakTokens
         peakBytes = statistics.peakBytes

@@ -93,7 +93,7 @@ public final class TaskEvaluator {
                     progress?(EvaluationProgress(stage: stage, position: index, total: samples.count,
                                                  fractionDone: min(1, done / max(total, 1))))
                     let cache = try model.makeCache(setting.options)
-                    let run = try PromptRun(prompt: sample.prompt, cache: cache, model: model.model,
+                    let run = try PromptRun(prompt: sample.prompt, cache: cache, model: model,
                                             chunk: configuration.chunk, decodeSteps: configuration.decodeSteps)
                     scores.append(sample.score(answer: model.tokenizer.decode(run.generated, skipSpecialTokens: true)))
                     runs.append(run)
@@ -105,8 +105,8 @@ public final class TaskEvaluator {
     }
 
     private func makeRecord(length: Int, setting: TaskSetting, runs: [PromptRun], scores: [Double]) -> EvaluationRecord {
-        let latencies = runs.flatMap(\.decodeSeconds).sorted()
-        let p50 = Self.percentile(latencies, 0.50) * 1000, p99 = Self.percentile(latencies, 0.99) * 1000
+        let latencies = runs.flatMap(\.decodeSeconds)
+        let p50 = Statistics.quantile(latencies, 0.50) * 1000, p99 = Statistics.quantile(latencies, 0.99) * 1000
         let decodeSeconds = latencies.reduce(0, +)
         let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(values.count, 1)) }
         let isLatency = configuration.task == .latency
@@ -121,12 +121,5 @@ public final class TaskEvaluator {
             peakKVTokens: runs.map(\.peakTokens).max() ?? 0, peakKVBytes: runs.map(\.peakBytes).max() ?? 0,
             decodeLatencyP50Milliseconds: p50, decodeLatencyP99Milliseconds: p99,
             decodeTokensPerSecond: decodeSeconds > 0 ? Double(latencies.count) / decodeSeconds : nil)
-    }
-
-    /// Nearest-rank percentile of sorted values (0 when empty).
-    public static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 }
