@@ -3,24 +3,15 @@ import DMSEvaluation
 import DMSKit
 import Foundation
 
-/// `dms eval`: compares KV cache policies with the full cache on a text, teacher-forced.
-///
-/// The text is tokenized with the model's tokenizer as plain text (BOS first when the tokenizer
-/// adds one, no chat template) and its first `--length` tokens are the sequence. The full cache
-/// is the reference; every policy processes the same tokens and, at every position with a next
-/// token, its next-token distribution is compared with the full cache's: mean KL(full ‖ policy)
-/// in nats/token, NLL and perplexity of the actual next token, top-1 agreement. Full and dms are
-/// fed in prefill chunks (identical per-position logits to one token at a time); streaming, tova,
-/// h2o and quest one token at a time, as in generation. Greedy agreement: at `--continuations`
-/// cut points evenly spaced over the second half (the last at the end) the full cache generates
-/// `--continuation-length` tokens greedily and each policy, after the same prefix, is
-/// teacher-forced on them. See ``PolicyEvaluator`` for the details and the cost.
+/// `dms eval`: compares KV cache policies with the full cache, teacher-forced on a text
+/// (``PolicyEvaluator``) or on generated long-context prompts (``TaskEvaluator``); the
+/// discussion below is the user's description of both.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Compare KV cache policies with the full cache on a text: KL, perplexity, agreement.",
+        abstract: "Compare KV cache policies: KL, perplexity and agreement on a text, or long-context tasks (passkey, variable tracking, latency).",
         discussion: """
-        The text file is tokenized with the model's tokenizer as plain text (BOS first when the \
+        --task kl and perplexity: the text file is tokenized with the model's tokenizer as plain text (BOS first when the \
         tokenizer adds one; no chat template) and its first --length tokens are the sequence.
 
         The full cache is the reference. Every policy processes the same tokens teacher-forced; at \
@@ -47,7 +38,19 @@ struct EvalCommand: ParsableCommand {
         runs at each ratio (keep seen/R tokens, --kv-ratio's budget). full and dms ignore ratios.
 
         --task perplexity reports NLL and perplexity per policy only (no reference, no KL, no \
-        continuations). Progress goes to stderr when it is a terminal; --json prints one object.
+        continuations).
+
+        --task passkey, variable-tracking and latency generate prompts of each --lengths value \
+        from --seed with the text as haystack prose (a 5-digit key at spread depths; a chain of \
+        three variable assignments; the text itself for latency). Each prompt runs through a \
+        fresh cache in prefill chunks, then 8, 24 or 32 greedy decode steps, each timed. One \
+        record per length, policy and setting: full, each DMS adapter of --adapters, every \
+        baseline at every --ratios value (default 2,4,8), with the accuracy, the compression \
+        ratio, decode KV reads, peak KV tokens and bytes, and decode latency p50/p99.
+
+        --out DIR writes results.jsonl and results.csv (every task) as records are measured; \
+        `dms report DIR` plots them. Progress goes to stderr when it is a terminal; --json \
+        prints the report (kl, perplexity; one object per length) or the records (an array).
         """)
 
     @OptionGroup var modelOptions: ModelRunOptions

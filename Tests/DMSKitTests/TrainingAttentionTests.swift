@@ -172,31 +172,37 @@ func trainAttentionMagnitude(_ x: [Double], floor: Double = 1e-2) -> Double {
 @Suite struct TrainingAttentionTests {
     static let headShapes = [(2, 1), (6, 2), (9, 3)]
 
+    /// Every case of the grid (head dims, head shapes, windows, with and without a bias) at `T`
+    /// tokens: the kernel with a 2-thread pool gives the same bits as with no pool, and `check`
+    /// compares it with the double reference.
+    static func forEachCase(T: Int, seed: UInt64, backward: Bool,
+                            _ check: (TrainAttentionCase, TrainAttentionResult, TrainAttentionReference) -> Void) {
+        let pool = WorkerPool(threads: 2)
+        var seed = seed
+        for d in [8, 64] {
+            for (Hq, Hkv) in headShapes {
+                for window in [0, 3, 1000] {
+                    for biased in [false, true] {
+                        seed += 1
+                        let c = TrainAttentionCase(T: T, Hq: Hq, Hkv: Hkv, d: d, window: window, biased: biased, seed: seed)
+                        let got = TrainAttentionResult(c, pool: pool, backward: backward)
+                        let single = TrainAttentionResult(c, pool: nil, backward: backward)
+                        #expect(got.bitsEqual(single), "threads change the bits: \(c)")
+                        check(c, got, TrainAttentionReference(c, gradients: backward))
+                    }
+                }
+            }
+        }
+    }
+
     /// out and lse within 1e-4 relative (to max(1, |ref|)) of the double brute force, and the
     /// same bits with a 2-thread pool and with no pool.
     @Test(arguments: [1, 7, 70, 200])
     func forwardMatchesReference(T: Int) {
-        let pool = WorkerPool(threads: 2)
-        var seed: UInt64 = 100
-        for d in [8, 64] {
-            for (Hq, Hkv) in Self.headShapes {
-                for window in [0, 3, 1000] {
-                    for biased in [false, true] {
-                        seed += 1
-                        let c = TrainAttentionCase(T: T, Hq: Hq, Hkv: Hkv, d: d, window: window,
-                                                   biased: biased, seed: seed)
-                        let got = TrainAttentionResult(c, pool: pool, backward: false)
-                        let single = TrainAttentionResult(c, pool: nil, backward: false)
-                        #expect(got.bitsEqual(single), "threads change the bits: \(c)")
-                        let ref = TrainAttentionReference(c, gradients: false)
-                        for (name, g, r) in [("out", got.out, ref.out), ("lse", got.lse, ref.lse)] {
-                            let bad = (0..<r.count).first {
-                                !(abs(Double(g[$0]) - r[$0]) <= 1e-4 * max(1, abs(r[$0])))
-                            }
-                            #expect(bad == nil, "\(c) \(name)[\(bad ?? 0)]: \(bad.map { "\(g[$0]) vs \(r[$0])" } ?? "")")
-                        }
-                    }
-                }
+        Self.forEachCase(T: T, seed: 100, backward: false) { c, got, ref in
+            for (name, g, r) in [("out", got.out, ref.out), ("lse", got.lse, ref.lse)] {
+                let bad = (0..<r.count).first { !(abs(Double(g[$0]) - r[$0]) <= 1e-4 * max(1, abs(r[$0]))) }
+                #expect(bad == nil, "\(c) \(name)[\(bad ?? 0)]: \(bad.map { "\(g[$0]) vs \(r[$0])" } ?? "")")
             }
         }
     }
@@ -206,32 +212,17 @@ func trainAttentionMagnitude(_ x: [Double], floor: Double = 1e-2) -> Double {
     /// with a 2-thread pool and with no pool.
     @Test(arguments: [1, 7, 70, 200])
     func backwardMatchesReference(T: Int) {
-        let pool = WorkerPool(threads: 2)
-        var seed: UInt64 = 200
-        for d in [8, 64] {
-            for (Hq, Hkv) in Self.headShapes {
-                for window in [0, 3, 1000] {
-                    for biased in [false, true] {
-                        seed += 1
-                        let c = TrainAttentionCase(T: T, Hq: Hq, Hkv: Hkv, d: d, window: window,
-                                                   biased: biased, seed: seed)
-                        let got = TrainAttentionResult(c, pool: pool, backward: true)
-                        let single = TrainAttentionResult(c, pool: nil, backward: true)
-                        #expect(got.bitsEqual(single), "threads change the bits: \(c)")
-                        let ref = TrainAttentionReference(c, gradients: true)
-                        for (name, g, r) in [("dq", got.dq, ref.dq), ("dk", got.dk, ref.dk),
-                                             ("dv", got.dv, ref.dv), ("dbias", got.dbias, ref.dbias)] {
-                            let tol = 1e-4 * trainAttentionMagnitude(r)
-                            let bad = (0..<r.count).first { !(abs(Double(g[$0]) - r[$0]) <= tol) }
-                            #expect(bad == nil, "\(c) \(name)[\(bad ?? 0)]: \(bad.map { "\(g[$0]) vs \(r[$0])" } ?? "")")
-                        }
-                        // no query i > j + window: the bias of key j is never used
-                        for g in 0..<Hkv {
-                            for j in max(0, T - 1 - window)..<T {
-                                #expect(got.dbias[g * T + j] == 0, "\(c) dbias[\(g)][\(j)] = \(got.dbias[g * T + j])")
-                            }
-                        }
-                    }
+        Self.forEachCase(T: T, seed: 200, backward: true) { c, got, ref in
+            for (name, g, r) in [("dq", got.dq, ref.dq), ("dk", got.dk, ref.dk), ("dv", got.dv, ref.dv),
+                                 ("dbias", got.dbias, ref.dbias)] {
+                let tol = 1e-4 * trainAttentionMagnitude(r)
+                let bad = (0..<r.count).first { !(abs(Double(g[$0]) - r[$0]) <= tol) }
+                #expect(bad == nil, "\(c) \(name)[\(bad ?? 0)]: \(bad.map { "\(g[$0]) vs \(r[$0])" } ?? "")")
+            }
+            // no query i > j + window: the bias of key j is never used
+            for g in 0..<c.Hkv {
+                for j in max(0, c.T - 1 - c.window)..<c.T {
+                    #expect(got.dbias[g * c.T + j] == 0, "\(c) dbias[\(g)][\(j)] = \(got.dbias[g * c.T + j])")
                 }
             }
         }
