@@ -49,6 +49,24 @@ struct BaselinePolicyTests {
         #expect(cache.store.pool.peakPagesInUse == 2)
     }
 
+    /// A 300-token prefill chunk holds no more pages than feeding one token at a time: slots are
+    /// reserved 64 tokens at a time, as evictions free them.
+    @Test func aLongPrefillChunkHoldsNoExtraPages() throws {
+        let count = 300
+        let pool = KVPagePool(pageSize: 64, headDim: 2, precision: .f32)
+        let cache = BudgetedKVCache(geometry: Self.geometry, pool: pool, rule: StreamingRule(sinks: 2), budget: .tokens(64))
+        let q = [Float](repeating: 1, count: 2 * count), k = (0..<(2 * count)).map { Float($0 % 7) }
+        var out = [Float](repeating: 0, count: 2 * count)
+        try cache.attend(AttentionBatch(layer: 0, startPosition: 0, tokenCount: count, phase: .prefill, queries: q,
+                                        keys: k, values: k, output: &out, scale: 1), pool: nil)
+        cache.advance(by: count)
+        let single = BudgetedKVCache(geometry: Self.geometry, pool: KVPagePool(pageSize: 64, headDim: 2, precision: .f32),
+                                     rule: StreamingRule(sinks: 2), budget: .tokens(64))
+        _ = try Self.feed(single, keys: Array(repeating: 0, count: count))
+        #expect(cache.residentPositions(layer: 0, head: 0).sorted() == single.residentPositions(layer: 0, head: 0).sorted())
+        #expect(pool.peakPagesInUse == single.store.pool.peakPagesInUse && pool.peakPagesInUse == 2)
+    }
+
     @Test func tovaDropsTheLeastAttendedToken() throws {
         let cache = BudgetedKVCache(geometry: Self.geometry, pool: Self.pool(), rule: TOVARule(), budget: .tokens(3))
         // Weights follow the keys: t3 (-2) goes at once, then t1 (0), then t5 (1).

@@ -18,51 +18,58 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
         heads = (0..<geometry.headSlots).map { _ in BudgetedHead() }
     }
 
+    /// Tokens of a batch whose slots are reserved at once: evictions free slots token by token,
+    /// so reserving for a whole prefill chunk would hold up to a chunk of pages the heads never use.
+    private let reservationGroup = 64
+
     public func attend(_ batch: AttentionBatch, pool workers: WorkerPool?) throws {
         let g = geometry
         let n = batch.tokenCount, kvHeads = g.kvHeadCount
-        for h in 0..<kvHeads {
-            let state = heads[batch.layer * kvHeads + h]
-            // Evictions within the batch only free more slots, so this is an upper bound.
-            try store.reserve(layer: batch.layer, head: h, slots: state.used + max(0, n - state.freeSlots.count))
-        }
         let kvWidth = kvHeads * g.headDim
         let groupWidth = g.groupSize * g.headDim
         let qWidth = kvHeads * groupWidth
         var reads = Array(repeating: 0, count: kvHeads)
-        reads.withUnsafeMutableBufferPointer { reads in
-            parallelFor(workers, kvHeads) { h in
+        for groupStart in stride(from: 0, to: n, by: reservationGroup) {
+            let group = groupStart..<min(groupStart + reservationGroup, n)
+            for h in 0..<kvHeads {
                 let state = heads[batch.layer * kvHeads + h]
-                for i in 0..<n {
-                    let t = batch.startPosition + i
-                    let slot = state.takeSlot(position: t)
-                    let row = i * kvWidth + h * g.headDim
-                    store.write(layer: batch.layer, head: h, slot: slot, key: batch.keys + row, value: batch.values + row)
-                    let query = batch.queries + i * qWidth + h * groupWidth
-                    state.mask.withUnsafeBufferPointer { mask in
-                        store.attend(layer: batch.layer, head: h, slots: state.used, mask: mask.baseAddress,
-                                     query: query, output: batch.output + i * qWidth + h * groupWidth, scale: batch.scale)
-                        if rule.usesScores {
-                            store.attentionWeights(layer: batch.layer, head: h, slots: state.used, mask: mask.baseAddress,
-                                                   query: query, scale: batch.scale,
-                                                   weights: &state.weights, scratch: &state.scratch)
-                        }
-                    }
-                    if rule.usesScores {
-                        for s in 0..<state.used where state.positions[s] >= 0 {
-                            state.scores[s] = rule.accumulatesScores ? state.scores[s] + state.weights[s] : state.weights[s]
-                        }
-                    }
-                    reads[h] += state.live
-                    let limit = budget.limit(seen: t + 1, minimum: minimumBudget)
-                    while state.live > limit {
-                        let victim = state.positions.withUnsafeBufferPointer { positions in
-                            state.scores.withUnsafeBufferPointer { scores in
-                                rule.victim(positions: positions, scores: scores, current: t, budget: limit)
+                // Evictions within the group only free more slots, so this is an upper bound.
+                try store.reserve(layer: batch.layer, head: h, slots: state.used + max(0, group.count - state.freeSlots.count))
+            }
+            reads.withUnsafeMutableBufferPointer { reads in
+                parallelFor(workers, kvHeads) { h in
+                    let state = heads[batch.layer * kvHeads + h]
+                    for i in group {
+                        let t = batch.startPosition + i
+                        let slot = state.takeSlot(position: t)
+                        let row = i * kvWidth + h * g.headDim
+                        store.write(layer: batch.layer, head: h, slot: slot, key: batch.keys + row, value: batch.values + row)
+                        let query = batch.queries + i * qWidth + h * groupWidth
+                        state.mask.withUnsafeBufferPointer { mask in
+                            store.attend(layer: batch.layer, head: h, slots: state.used, mask: mask.baseAddress,
+                                         query: query, output: batch.output + i * qWidth + h * groupWidth, scale: batch.scale)
+                            if rule.usesScores {
+                                store.attentionWeights(layer: batch.layer, head: h, slots: state.used, mask: mask.baseAddress,
+                                                       query: query, scale: batch.scale,
+                                                       weights: &state.weights, scratch: &state.scratch)
                             }
                         }
-                        guard let victim else { break }
-                        state.free(victim)
+                        if rule.usesScores {
+                            for s in 0..<state.used where state.positions[s] >= 0 {
+                                state.scores[s] = rule.accumulatesScores ? state.scores[s] + state.weights[s] : state.weights[s]
+                            }
+                        }
+                        reads[h] += state.live
+                        let limit = budget.limit(seen: t + 1, minimum: minimumBudget)
+                        while state.live > limit {
+                            let victim = state.positions.withUnsafeBufferPointer { positions in
+                                state.scores.withUnsafeBufferPointer { scores in
+                                    rule.victim(positions: positions, scores: scores, current: t, budget: limit)
+                                }
+                            }
+                            guard let victim else { break }
+                            state.free(victim)
+                        }
                     }
                 }
             }
@@ -79,7 +86,6 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
     }
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
-
 
     public func reset() {
         store.releaseAll()
