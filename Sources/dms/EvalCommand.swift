@@ -171,12 +171,20 @@ struct EvalCommand: ParsableCommand {
         return modelOptions.adapter.map { [$0] } ?? []
     }
 
+    /// The baselines' ratios of a generation task, which has no single sequence for `match`.
+    var taskRatios: [Double] {
+        get throws {
+            guard case .fixed(let ratios) = try resolvedRatios else {
+                throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
+            }
+            return ratios
+        }
+    }
+
     /// Every (policy, setting) point of a generation task.
     func taskSettings(model: LoadedModel) throws -> [TaskSetting] {
         let base = modelOptions.cacheOptions(policy: nil, budget: nil)
-        guard case .fixed(let ratios) = try resolvedRatios else {
-            throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
-        }
+        let ratios = try taskRatios
         return try Self.parsePolicies(policies).flatMap { policy -> [TaskSetting] in
             switch policy {
             case .full:
@@ -207,9 +215,7 @@ struct EvalCommand: ParsableCommand {
             if task.generates {
                 guard (samples ?? 1) >= 1 else { throw ValidationError("--samples must be ≥ 1") }
                 _ = try Self.parsePolicies(policies)
-                if case .matchDMS = try resolvedRatios {
-                    throw ValidationError("--task \(task.rawValue) needs explicit --ratios (e.g. 2,4,8): there is no single sequence whose dms ratio to match")
-                }
+                _ = try taskRatios
             } else {
                 guard adapters == nil else { throw ValidationError("--adapters applies to --task passkey, variable-tracking and latency; use --adapter") }
                 for length in lengths { try evaluationConfiguration(length: length).validate() }
