@@ -7,7 +7,8 @@
 #
 # LORA_RANK=8 (default) gives dms-lora-adapter.safetensors; LORA_RANK=0 the decisions-only
 # dms-adapter.safetensors. Interrupted? Run it again: training resumes from OUT_DIR/adapter.safetensors.checkpoint.
-# Writes OUT_DIR/adapter.safetensors, its .log.jsonl (one line per step) and eval.json.
+# Writes OUT_DIR/adapter.safetensors, its .log.jsonl (one line per step) and eval.json; with LoRA
+# also the snapshots adapter.cr2.2.safetensors and adapter.cr4.5.safetensors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${DMS_CACHE:-$HOME/.cache/swift-dms}"
@@ -19,9 +20,17 @@ dms=.build/release/dms
 mkdir -p "$out"
 resume=()
 [ -f "$out/adapter.safetensors.checkpoint" ] && resume=(--resume)
+if [ "${LORA_RANK:-8}" = 0 ]; then
+  # Decisions only: the ramp's last step reaches a training-time ratio of 10.
+  schedule=(--steps 300 --target-cr 10)
+else
+  # Decisions + LoRA: the same slope reaches 9 at step 267 and holds it for 73 steps; the
+  # snapshots on the way are the lower-ratio DMS points of the evaluation's Pareto plots.
+  schedule=(--steps 340 --hold-steps 73 --target-cr 9 --snapshot-cr 2.2 4.5)
+fi
 $dms retrofit --model "$model" --data "$text/train/debian-reference.txt" "$text/train/licenses.txt" \
-  --out "$out/adapter.safetensors" --seq-len 1024 --window 64 --sinks 4 --steps 300 \
-  --target-cr 10 --final-cr 16 --lr 3e-4 --seed 1 --lora-rank "${LORA_RANK:-8}" --lora-alpha 16 "${resume[@]}"
+  --out "$out/adapter.safetensors" --seq-len 1024 --window 64 --sinks 4 "${schedule[@]}" \
+  --final-cr 16 --lr 3e-4 --seed 1 --lora-rank "${LORA_RANK:-8}" --lora-alpha 16 "${resume[@]}"
 $dms eval --model "$model" --adapter "$out/adapter.safetensors" --text "$text/heldout/python-tutorial.txt" \
   --length 4096 --policies full,dms,streaming,tova,h2o --ratios match --continuations 2 --json > "$out/eval.json"
 python3 - "$out/eval.json" <<'PY'

@@ -23,6 +23,9 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "KV cache storage precision: f16, bf16 or f32.")
     var kvPrecision: KVPrecision = .f16
 
+    @Option(help: "Slots per KV page (one page holds one layer and KV head's keys and values); smaller pages track memory more finely.")
+    var kvPageSize = 256
+
     @Option(help: "DMS delay window w (default: the one the model or adapter was trained with).")
     var dmsWindow: Int?
 
@@ -44,6 +47,7 @@ struct ModelRunOptions: ParsableArguments {
         if let dmsSinks, dmsSinks < 0 || dmsSinks > 1 << 20 { throw ValidationError("--dms-sinks must be between 0 and 2^20") }
         guard dmsThreshold.isFinite else { throw ValidationError("--dms-threshold must be finite") }
         if let rate = syntheticEviction, !(0...1).contains(rate) { throw ValidationError("--synthetic-eviction must be in [0, 1]") }
+        guard (1...65536).contains(kvPageSize) else { throw ValidationError("--kv-page-size must be between 1 and 65536") }
         guard prefillChunk >= 1 else { throw ValidationError("--prefill-chunk must be ≥ 1") }
         guard sinks >= 0 else { throw ValidationError("--sinks must be ≥ 0") }
         if let h2oRecent, h2oRecent < 0 { throw ValidationError("--h2o-recent must be ≥ 0") }
@@ -52,6 +56,7 @@ struct ModelRunOptions: ParsableArguments {
     /// Cache options for `policy` (nil: the model's default) with these knobs and `budget`.
     func cacheOptions(policy: KVCacheOptions.Policy?, budget: KVBudget?) -> KVCacheOptions {
         var options = KVCacheOptions(policy: policy, precision: kvPrecision)
+        options.pageSize = kvPageSize
         options.dmsWindow = dmsWindow
         options.dmsThreshold = dmsThreshold
         options.dmsSinks = dmsSinks
