@@ -8,5 +8,6 @@ struct DMSCommand: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ScoreCommand.self, BenchCommand.self, EvalCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self, InspectCommand.self, RetrofitCommand.self, ReportCommand.self,
+            BenchBatchCommand.self,
         ])
 }

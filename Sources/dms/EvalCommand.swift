@@ -62,7 +62,7 @@ struct EvalCommand: ParsableCommand {
     var text: String
 
     @Option(name: [.customLong("lengths"), .customLong("length")],
-            help: "Comma-separated context lengths in tokens (default: 4096 for kl and perplexity, 1024,2048,4096 for passkey and variable-tracking, 1024,2048,4096,8192 for latency).")
+            help: "Comma-separated context lengths in tokens (default: 4096 for kl and perplexity, 1024,2048,4096 for passkey and variable-tracking, 1024,2048,4096,8160 for latency; a prompt and its answer must fit in the context).")
     var lengths: String?
 
     @Option(help: "Prompts per length (passkey, variable-tracking), the planted text at different depths (default 6, 4 with --quick).")
@@ -123,7 +123,7 @@ struct EvalCommand: ParsableCommand {
     /// The lengths of `--lengths` (or the task's and profile's default), or a clear error.
     var resolvedLengths: [Int] {
         get throws {
-            let list = lengths ?? (quick ? "1024" : task == .latency ? "1024,2048,4096,8192" : task.generates ? "1024,2048,4096" : "4096")
+            let list = lengths ?? (quick ? "1024" : task == .latency ? "1024,2048,4096,8160" : task.generates ? "1024,2048,4096" : "4096")
             return try list.split(separator: ",", omittingEmptySubsequences: false).map { item in
                 let text = item.trimmingCharacters(in: .whitespaces)
                 guard let value = Int(text), value >= 2 else {

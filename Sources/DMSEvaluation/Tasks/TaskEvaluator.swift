@@ -38,8 +38,9 @@ public final class TaskEvaluator {
             guard !lengths.isEmpty else { throw EvaluationError.invalidSetting("--lengths lists no length") }
             for length in lengths {
                 guard length > decodeSteps + 16 else { throw EvaluationError.invalidSetting("--lengths \(length) is too short") }
-                guard length <= contextLength else {
-                    throw EvaluationError.exceedsContext(needed: length, contextLength: contextLength)
+                // The answer's tokens must fit in the context too.
+                guard length + decodeSteps <= contextLength else {
+                    throw EvaluationError.exceedsContext(needed: length + decodeSteps, contextLength: contextLength)
                 }
             }
             guard samples >= 1 else { throw EvaluationError.invalidSetting("--samples must be ≥ 1") }

@@ -87,6 +87,10 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
+    public func pagesNeeded(appending tokens: Int) -> Int {
+        store.pagesNeeded(appending: tokens) { heads[$0].used }
+    }
+
     public func reset() {
         store.releaseAll()
         heads.forEach { $0.clear() }

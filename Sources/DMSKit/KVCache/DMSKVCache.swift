@@ -124,6 +124,11 @@ public final class DMSKVCache: PagedKVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
+    /// New tokens take a freed window slot or the next one, so `used + tokens` bounds every head.
+    public func pagesNeeded(appending tokens: Int) -> Int {
+        store.pagesNeeded(appending: tokens) { used[$0] }
+    }
+
 
     public func reset() {
         store.releaseAll()

@@ -41,6 +41,10 @@ public final class FullKVCache: PagedKVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
+    public func pagesNeeded(appending tokens: Int) -> Int {
+        store.pagesNeeded(appending: tokens) { _ in tokensSeen }
+    }
+
 
     public func reset() {
         store.releaseAll()

@@ -15,6 +15,9 @@ public protocol KVCache: AnyObject {
     func advance(by tokens: Int)
     /// Current and peak occupancy, reads, and memory.
     func statistics() -> KVStatistics
+    /// An upper bound on the pages the next `tokens` positions can take from the pool (before any
+    /// eviction they cause frees a slot), so a scheduler sharing one pool can keep within a budget.
+    func pagesNeeded(appending tokens: Int) -> Int
     /// Forgets every token and returns all pages to the pool.
     func reset()
 }

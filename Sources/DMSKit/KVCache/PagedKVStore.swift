@@ -135,6 +135,18 @@ public final class PagedKVStore {
         }
     }
 
+    /// Pages that holding `highestSlot(head) + tokens` slots in every head would add, where
+    /// `highestSlot` gives a head's slots in use (or, when freed slots are kept, its high-water mark)
+    /// by index `layer * kvHeadCount + head`.
+    public func pagesNeeded(appending tokens: Int, highestSlot: (Int) -> Int) -> Int {
+        var pages = 0
+        for i in heads.indices {
+            let capacity = (highestSlot(i) + tokens + pool.pageSize - 1) / pool.pageSize
+            pages += max(0, capacity - heads[i].pageIndices.count)
+        }
+        return pages
+    }
+
     /// Per-head slot counts, `[layer][head]`.
     public func perHeadLengths() -> [[Int]] {
         (0..<geometry.layerCount).map { layer in

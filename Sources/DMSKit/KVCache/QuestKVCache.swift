@@ -104,6 +104,10 @@ public final class QuestKVCache: PagedKVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
+    public func pagesNeeded(appending tokens: Int) -> Int {
+        store.pagesNeeded(appending: tokens) { _ in tokensSeen }
+    }
+
 
     public func reset() {
         store.releaseAll()

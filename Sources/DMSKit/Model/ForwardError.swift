@@ -3,6 +3,8 @@ public enum ForwardError: Error, CustomStringConvertible, Sendable {
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case contextOverflow(needed: Int, contextLength: Int)
     case emptyInput
+    /// A batched forward pass named the same cache for two segments.
+    case cacheRepeated
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum ForwardError: Error, CustomStringConvertible, Sendable {
             return "the sequence needs \(needed) positions but the model's context length is \(length)"
         case .emptyInput:
             return "no tokens to process"
+        case .cacheRepeated:
+            return "a batched forward pass names the same cache twice"
         }
     }
 }

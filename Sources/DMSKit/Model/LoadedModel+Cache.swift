@@ -7,10 +7,16 @@ extension LoadedModel {
     /// A new, empty KV cache under `options`. Throws when the policy cannot run on this model
     /// (`dms` without DMS decisions, a budget policy without a budget).
     public func makeCache(_ options: KVCacheOptions) throws -> KVCache {
+        let pool = KVPagePool(pageSize: options.pageSize, headDim: configuration.headDim, precision: options.precision)
+        return try makeCache(options, pool: pool)
+    }
+
+    /// A new, empty KV cache under `options` whose pages come from `pool`, which other caches may
+    /// share (the pool's page size and precision apply, not the options').
+    public func makeCache(_ options: KVCacheOptions, pool: KVPagePool) throws -> KVCache {
         let policy = resolvedPolicy(options)
-        if policy == .full { return makeCache(precision: options.precision, pageSize: options.pageSize) }
         let geometry = KVCacheGeometry(configuration)
-        let pool = KVPagePool(pageSize: options.pageSize, headDim: geometry.headDim, precision: options.precision)
+        if policy == .full { return FullKVCache(geometry: geometry, pool: pool) }
         if policy.needsBudget, options.budget == nil {
             throw KVCacheOptionsError.missingBudget(policy.rawValue)
         }

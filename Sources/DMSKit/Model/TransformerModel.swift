@@ -22,7 +22,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let attention = ScratchBuffer()
     private let gate = ScratchBuffer()
     private let up = ScratchBuffer()
-    private let lastHidden = ScratchBuffer()
+    private let logitInputs = ScratchBuffer()
     private let evictionLogits = ScratchBuffer()
     private let lowRankScratch = ScratchBuffer()
 
@@ -36,16 +36,33 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(_ tokens: [Int], cache: KVCache, phase: AttentionBatch.Phase, logits rows: LogitRows) throws -> [Float] {
+        try forward([ForwardSegment(tokens: tokens, cache: cache, phase: phase, logits: rows)])[0]
+    }
+
+    /// Runs several sequences' tokens in one pass: every projection multiplies all rows at once,
+    /// while RoPE, the LoRA updates (DMS caches only) and attention follow each segment's own cache.
+    /// Returns each segment's requested logit rows, `[rows][vocabularySize]` flattened.
+    ///
+    /// Every segment is checked before anything runs, so a bad one leaves all caches untouched.
+    public func forward(_ segments: [ForwardSegment]) throws -> [[Float]] {
         let c = configuration
-        let n = tokens.count
-        guard n > 0 else { throw ForwardError.emptyInput }
-        let start = cache.tokensSeen
-        guard start + n <= c.contextLength else {
-            throw ForwardError.contextOverflow(needed: start + n, contextLength: c.contextLength)
+        guard !segments.isEmpty else { throw ForwardError.emptyInput }
+        var seenCaches = Set<ObjectIdentifier>()
+        for segment in segments {
+            guard !segment.tokens.isEmpty else { throw ForwardError.emptyInput }
+            guard seenCaches.insert(ObjectIdentifier(segment.cache)).inserted else { throw ForwardError.cacheRepeated }
+            let needed = segment.cache.tokensSeen + segment.tokens.count
+            guard needed <= c.contextLength else {
+                throw ForwardError.contextOverflow(needed: needed, contextLength: c.contextLength)
+            }
+            if let bad = segment.tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
+                throw ForwardError.tokenOutOfRange(token: bad, vocabularySize: c.vocabularySize)
+            }
         }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
-            throw ForwardError.tokenOutOfRange(token: bad, vocabularySize: c.vocabularySize)
-        }
+        let starts = segments.map(\.cache.tokensSeen)
+        var firstRows = [0]
+        for segment in segments { firstRows.append(firstRows[firstRows.count - 1] + segment.tokens.count) }
+        let n = firstRows[segments.count]
         let hidden = c.hiddenSize
         let qWidth = c.headCount * c.headDim
         let kvWidth = c.kvHeadCount * c.headDim
@@ -58,11 +75,16 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let g = gate.reserve(n * c.intermediateSize)
         let u = up.reserve(n * c.intermediateSize)
         let decisions = evictionLogits.reserve(n * c.kvHeadCount)
-        let retrofit = cache is DMSKVCache ? lowRank : nil
-        let lowRankSpace = retrofit.map { lowRankScratch.reserve(LowRankAdapter.scratchCount(tokens: n, rank: $0.rank, configuration: c)) }
+        let retrofitted = segments.map { lowRank != nil && $0.cache is DMSKVCache }
+        let lowRankRows = zip(segments, retrofitted).filter(\.1).map(\.0.tokens.count).max() ?? 0
+        let lowRankSpace = lowRank.map { lowRankScratch.reserve(LowRankAdapter.scratchCount(tokens: lowRankRows, rank: $0.rank, configuration: c)) }
 
-        for (i, token) in tokens.enumerated() {
-            weights.tokenEmbedding.row(token, into: x + i * hidden)
+        var row = 0
+        for segment in segments {
+            for token in segment.tokens {
+                weights.tokenEmbedding.row(token, into: x + row * hidden)
+                row += 1
+            }
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         for (layerIndex, layer) in weights.layers.enumerated() {
@@ -72,11 +94,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 adapterLogits(adapter.layers[layerIndex], adapter.parameters, residual: x, rows: n, into: decisions, scratch: h)
             case .synthetic(let rate, let seed):
                 // A pure function of (seed, layer, position, head): the same decisions however the
-                // tokens are chunked and whichever caches the model serves in between.
-                for i in 0..<n {
-                    for head in 0..<c.kvHeadCount {
-                        let unit = RandomSource.unit(seed: seed, layerIndex, start + i, head)
-                        decisions[i * c.kvHeadCount + head] = unit < rate ? 1 : -1
+                // tokens are chunked and batched, and whichever caches the model serves in between.
+                for s in segments.indices {
+                    for i in 0..<segments[s].tokens.count {
+                        for head in 0..<c.kvHeadCount {
+                            let unit = RandomSource.unit(seed: seed, layerIndex, starts[s] + i, head)
+                            decisions[(firstRows[s] + i) * c.kvHeadCount + head] = unit < rate ? 1 : -1
+                        }
                     }
                 }
             case .queryNeuron, nil:
@@ -86,22 +110,32 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             layer.query.apply(h, tokens: n, into: q, pool: workers)
             layer.key.apply(h, tokens: n, into: k, pool: workers)
             layer.value.apply(h, tokens: n, into: v, pool: workers)
-            if let retrofit, let lowRankSpace {
-                let updates = retrofit.layers[layerIndex]
-                updates.query.accumulate(h, tokens: n, into: q, scale: retrofit.scale, scratch: lowRankSpace)
-                updates.key.accumulate(h, tokens: n, into: k, scale: retrofit.scale, scratch: lowRankSpace)
-                updates.value.accumulate(h, tokens: n, into: v, scale: retrofit.scale, scratch: lowRankSpace)
+            for s in segments.indices {
+                let first = firstRows[s], count = segments[s].tokens.count
+                if retrofitted[s], let lowRank, let lowRankSpace {
+                    let updates = lowRank.layers[layerIndex]
+                    let input = h + first * hidden
+                    updates.query.accumulate(input, tokens: count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                    updates.key.accumulate(input, tokens: count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                    updates.value.accumulate(input, tokens: count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                }
+                prepareHeads(q + first * qWidth, rows: count, heads: c.headCount, norm: layer.queryNorm, start: starts[s],
+                             donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions + first * c.kvHeadCount)
+                prepareHeads(k + first * kvWidth, rows: count, heads: c.kvHeadCount, norm: layer.keyNorm, start: starts[s],
+                             donorLogits: nil)
+                try segments[s].cache.attend(
+                    AttentionBatch(layer: layerIndex, startPosition: starts[s], tokenCount: count, phase: segments[s].phase,
+                                   queries: q + first * qWidth, keys: k + first * kvWidth, values: v + first * kvWidth,
+                                   output: attn + first * qWidth, scale: scale,
+                                   evictionLogits: hasDecisions ? UnsafePointer(decisions + first * c.kvHeadCount) : nil),
+                    pool: workers)
             }
-            prepareHeads(q, rows: n, heads: c.headCount, norm: layer.queryNorm, start: start,
-                         donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions)
-            prepareHeads(k, rows: n, heads: c.kvHeadCount, norm: layer.keyNorm, start: start, donorLogits: nil)
-            try cache.attend(AttentionBatch(layer: layerIndex, startPosition: start, tokenCount: n, phase: phase,
-                                            queries: q, keys: k, values: v, output: attn, scale: scale,
-                                            evictionLogits: hasDecisions ? UnsafePointer(decisions) : nil),
-                             pool: workers)
             layer.output.apply(attn, tokens: n, into: h, pool: workers)
-            if let retrofit, let lowRankSpace {
-                retrofit.layers[layerIndex].output.accumulate(attn, tokens: n, into: h, scale: retrofit.scale, scratch: lowRankSpace)
+            for s in segments.indices where retrofitted[s] {
+                guard let lowRank, let lowRankSpace else { break }
+                let first = firstRows[s]
+                lowRank.layers[layerIndex].output.accumulate(attn + first * qWidth, tokens: segments[s].tokens.count,
+                                                             into: h + first * hidden, scale: lowRank.scale, scratch: lowRankSpace)
             }
             Kernels.add(x, h, count: n * hidden)
 
@@ -112,18 +146,37 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             layer.down.apply(g, tokens: n, into: h, pool: workers)
             Kernels.add(x, h, count: n * hidden)
         }
-        cache.advance(by: n)
+        for segment in segments { segment.cache.advance(by: segment.tokens.count) }
+        return logitRows(of: segments, firstRows: firstRows, hidden: x)
+    }
 
-        switch rows {
-        case .none:
-            return []
-        case .last:
-            let last = lastHidden.reserve(hidden)
-            rmsNormRows(x + (n - 1) * hidden, weight: weights.outputNorm, into: last, rows: 1, width: hidden)
-            return projectToVocabulary(last, rows: 1)
-        case .all:
-            rmsNormRows(x, weight: weights.outputNorm, into: h, rows: n, width: hidden)
-            return projectToVocabulary(h, rows: n)
+    /// The final norm and vocabulary projection of the rows each segment asked for, in one
+    /// multiplication for the whole batch.
+    private func logitRows(of segments: [ForwardSegment], firstRows: [Int], hidden x: UnsafePointer<Float>) -> [[Float]] {
+        let width = configuration.hiddenSize, vocabulary = configuration.vocabularySize
+        var wanted: [Range<Int>] = []
+        for (s, segment) in segments.enumerated() {
+            switch segment.logits {
+            case .none: wanted.append(firstRows[s]..<firstRows[s])
+            case .last: wanted.append((firstRows[s + 1] - 1)..<firstRows[s + 1])
+            case .all: wanted.append(firstRows[s]..<firstRows[s + 1])
+            }
+        }
+        let rows = wanted.reduce(0) { $0 + $1.count }
+        guard rows > 0 else { return segments.map { _ in [] } }
+        let gathered = logitInputs.reserve(rows * width)
+        var next = 0
+        for range in wanted where !range.isEmpty {
+            rmsNormRows(x + range.lowerBound * width, weight: weights.outputNorm, into: gathered + next * width,
+                        rows: range.count, width: width)
+            next += range.count
+        }
+        let all = projectToVocabulary(gathered, rows: rows)
+        if segments.count == 1 { return [all] }
+        var offset = 0
+        return wanted.map { range in
+            defer { offset += range.count * vocabulary }
+            return Array(all[offset..<(offset + range.count * vocabulary)])
         }
     }
 
