@@ -39,15 +39,20 @@ public final class EvaluationRecordWriter {
     /// The record's values in ``EvaluationRecord/csvHeader`` order; empty for nil, quoted when needed.
     static func csvRow(_ record: EvaluationRecord) -> String {
         let optional = { (value: Double?) in value.map { "\($0)" } ?? "" }
-        let fields = [
-            record.task, "\(record.length)", record.policy, record.setting, optional(record.requestedRatio),
-            "\(record.compressionRatio)", record.metric, "\(record.value)", "\(record.higherIsBetter)", "\(record.samples)",
-            "\(record.tokenReads)", "\(record.peakKVTokens)", "\(record.peakKVBytes)",
-            optional(record.decodeLatencyP50Milliseconds), optional(record.decodeLatencyP99Milliseconds),
-            optional(record.decodeTokensPerSecond),
+        // Keyed, so the columns follow the header's order whatever order the fields are listed in.
+        let fields: [EvaluationRecord.CodingKeys: String] = [
+            .task: record.task, .length: "\(record.length)", .policy: record.policy, .setting: record.setting,
+            .requestedRatio: optional(record.requestedRatio), .compressionRatio: "\(record.compressionRatio)",
+            .metric: record.metric, .value: "\(record.value)", .higherIsBetter: "\(record.higherIsBetter)",
+            .samples: "\(record.samples)", .tokenReads: "\(record.tokenReads)", .peakKVTokens: "\(record.peakKVTokens)",
+            .peakKVBytes: "\(record.peakKVBytes)", .decodeLatencyP50Milliseconds: optional(record.decodeLatencyP50Milliseconds),
+            .decodeLatencyP99Milliseconds: optional(record.decodeLatencyP99Milliseconds),
+            .decodeTokensPerSecond: optional(record.decodeTokensPerSecond),
         ]
-        return fields.map { field in
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+        precondition(fields.count == EvaluationRecord.CodingKeys.allCases.count, "a record field has no CSV column")
+        return EvaluationRecord.CodingKeys.allCases.map { key in
+            let field = fields[key] ?? ""
+            return field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
                 ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }.joined(separator: ",")
     }

@@ -28,11 +28,6 @@ enum EvaluationFixtures {
         return (0..<count).map { _ in Int(random.next() % UInt64(vocabulary)) }
     }
 
-    /// English prose, long enough for a couple of hundred tokens of the tiny tokenizers.
-    static let prose = String(repeating: """
-        The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat. \
-        A river runs through the valley, and the people of the town walk to the market every morning. \
-        Numbers such as 12, 345 and 6789 appear in the ledger next to the names of the merchants. \
-
-        """, count: 8)
+    /// English prose (Tests/Fixtures/prose.txt), long enough for a couple of hundred tokens of the tiny tokenizers.
+    static let prose = (try? String(contentsOf: fixtures.appendingPathComponent("prose.txt"), encoding: .utf8)) ?? ""
 }

@@ -84,9 +84,13 @@ public final class TaskEvaluator {
         let prompts = try configuration.lengths.map { try samples(length: $0) }
         let total = Double(zip(configuration.lengths, prompts).reduce(0) { $0 + $1.0 * $1.1.count } * settings.count)
         var done = 0.0
+        var adapters: [String: DMSAdapter] = [:]
+        for path in settings.compactMap(\.adapter) where adapters[path] == nil {
+            adapters[path] = try DMSAdapter(path: path, for: model.configuration)
+        }
         for (length, samples) in zip(configuration.lengths, prompts) {
             for setting in settings {
-                if let adapter = setting.adapter { try model.attachAdapter(path: adapter) }
+                if let path = setting.adapter, let adapter = adapters[path] { model.attach(adapter) }
                 var runs: [PromptRun] = []
                 var scores: [Double] = []
                 for (index, sample) in samples.enumerated() {

@@ -44,7 +44,12 @@ extension LoadedModel {
 
     /// Attaches a DMS adapter (variant B) checked against this model.
     public func attachAdapter(path: String) throws {
-        let adapter = try DMSAdapter(path: path, for: configuration)
+        attach(try DMSAdapter(path: path, for: configuration))
+    }
+
+    /// Attaches an adapter already loaded for this model's configuration (swapping adapters
+    /// without reading their files again).
+    public func attach(_ adapter: DMSAdapter) {
         model.evictionSource = .adapter(adapter)
         model.lowRank = adapter.lowRank
     }
