@@ -75,8 +75,18 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let g = gate.reserve(n * c.intermediateSize)
         let u = up.reserve(n * c.intermediateSize)
         let decisions = evictionLogits.reserve(n * c.kvHeadCount)
-        let retrofitted = segments.map { lowRank != nil && $0.cache is DMSKVCache }
-        let lowRankRows = zip(segments, retrofitted).filter(\.1).map(\.0.tokens.count).max() ?? 0
+        // LoRA applies to the rows of DMS caches, in runs of adjacent segments (one update per run).
+        var lowRankRuns: [Range<Int>] = []
+        if lowRank != nil {
+            for (s, segment) in segments.enumerated() where segment.cache is DMSKVCache {
+                if let last = lowRankRuns.last, last.upperBound == firstRows[s] {
+                    lowRankRuns[lowRankRuns.count - 1] = last.lowerBound..<firstRows[s + 1]
+                } else {
+                    lowRankRuns.append(firstRows[s]..<firstRows[s + 1])
+                }
+            }
+        }
+        let lowRankRows = lowRankRuns.map(\.count).max() ?? 0
         let lowRankSpace = lowRank.map { lowRankScratch.reserve(LowRankAdapter.scratchCount(tokens: lowRankRows, rank: $0.rank, configuration: c)) }
 
         var row = 0
@@ -110,15 +120,17 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             layer.query.apply(h, tokens: n, into: q, pool: workers)
             layer.key.apply(h, tokens: n, into: k, pool: workers)
             layer.value.apply(h, tokens: n, into: v, pool: workers)
+            if let lowRank, let lowRankSpace {
+                let updates = lowRank.layers[layerIndex]
+                for run in lowRankRuns {
+                    let input = h + run.lowerBound * hidden, first = run.lowerBound
+                    updates.query.accumulate(input, tokens: run.count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                    updates.key.accumulate(input, tokens: run.count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                    updates.value.accumulate(input, tokens: run.count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                }
+            }
             for s in segments.indices {
                 let first = firstRows[s], count = segments[s].tokens.count
-                if retrofitted[s], let lowRank, let lowRankSpace {
-                    let updates = lowRank.layers[layerIndex]
-                    let input = h + first * hidden
-                    updates.query.accumulate(input, tokens: count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace)
-                    updates.key.accumulate(input, tokens: count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
-                    updates.value.accumulate(input, tokens: count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
-                }
                 prepareHeads(q + first * qWidth, rows: count, heads: c.headCount, norm: layer.queryNorm, start: starts[s],
                              donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions + first * c.kvHeadCount)
                 prepareHeads(k + first * kvWidth, rows: count, heads: c.kvHeadCount, norm: layer.keyNorm, start: starts[s],
@@ -131,11 +143,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                     pool: workers)
             }
             layer.output.apply(attn, tokens: n, into: h, pool: workers)
-            for s in segments.indices where retrofitted[s] {
-                guard let lowRank, let lowRankSpace else { break }
-                let first = firstRows[s]
-                lowRank.layers[layerIndex].output.accumulate(attn + first * qWidth, tokens: segments[s].tokens.count,
-                                                             into: h + first * hidden, scale: lowRank.scale, scratch: lowRankSpace)
+            if let lowRank, let lowRankSpace {
+                for run in lowRankRuns {
+                    lowRank.layers[layerIndex].output.accumulate(attn + run.lowerBound * qWidth, tokens: run.count,
+                                                                 into: h + run.lowerBound * hidden, scale: lowRank.scale,
+                                                                 scratch: lowRankSpace)
+                }
             }
             Kernels.add(x, h, count: n * hidden)
 
