@@ -1,0 +1,12 @@
+import Foundation
+import Hummingbird
+
+extension Response {
+    /// `value` as a JSON response.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+    }
+}
