@@ -48,7 +48,7 @@ struct ServerEndToEndTests {
     @Test func streamsChunksUsageAndDone() async throws {
         try await TestServer.with { server in
             let body = chat.merging(["stream": true, "n": 2, "stream_options": ["include_usage": true]]) { $1 }
-            let (status, data) = try await server.send("POST", "v1/chat/completions",
+            let (status, data) = try await server.call("POST", "v1/chat/completions",
                                                        body: try JSONSerialization.data(withJSONObject: body))
             #expect(status == 200)
             let events = String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -68,7 +68,7 @@ struct ServerEndToEndTests {
 
     @Test func refusesClientMistakesWithOpenAIErrors() async throws {
         try await TestServer.with { server in
-            let malformed = try await server.send("POST", "v1/chat/completions", body: Data("{\"model\": ".utf8))
+            let malformed = try await server.call("POST", "v1/chat/completions", body: Data("{\"model\": ".utf8))
             #expect(malformed.status == 400)
             let unknownModel = try await server.post("v1/chat/completions", chat.merging(["model": "gpt-4o"]) { $1 })
             #expect(unknownModel.status == 404)
@@ -79,9 +79,9 @@ struct ServerEndToEndTests {
             #expect((tooLong.json["error"] as? [String: Any])?["code"] as? String == "context_length_exceeded")
             let badN = try await server.post("v1/chat/completions", chat.merging(["n": 0]) { $1 })
             #expect(badN.status == 400 && (badN.json["error"] as? [String: Any])?["param"] as? String == "n")
-            let huge = try await server.send("POST", "v1/completions", body: Data(count: 5 << 20))
+            let huge = try await server.call("POST", "v1/completions", body: Data(count: 5 << 20))
             #expect(huge.status == 413)
-            let route = try await server.send("GET", "v1/engines")
+            let route = try await server.call("GET", "v1/engines")
             #expect(route.status == 404)
             #expect((try JSONSerialization.jsonObject(with: route.body) as? [String: Any])?["error"] != nil)
             // Still serving.
@@ -91,17 +91,35 @@ struct ServerEndToEndTests {
 
     @Test func listsTheModelAndReportsHealthAndMetrics() async throws {
         try await TestServer.with(kvBudgetBytes: 1 << 22) { server in
-            let models = try await server.send("GET", "v1/models")
+            let models = try await server.call("GET", "v1/models")
             let list = try #require(try JSONSerialization.jsonObject(with: models.body) as? [String: Any])
             #expect((list["data"] as? [[String: Any]])?.first?["id"] as? String == TestServer.modelID)
-            #expect(try await server.send("GET", "v1/models/\(TestServer.modelID)").status == 200)
-            #expect(try await server.send("GET", "v1/models/other").status == 404)
-            let health = try await server.send("GET", "health")
+            #expect(try await server.call("GET", "v1/models/\(TestServer.modelID)").status == 200)
+            #expect(try await server.call("GET", "v1/models/other").status == 404)
+            let health = try await server.call("GET", "health")
             #expect(String(decoding: health.body, as: UTF8.self) == #"{"status":"ok"}"#)
             _ = try await server.post("v1/chat/completions", chat)
-            let metrics = String(decoding: try await server.send("GET", "metrics").body, as: UTF8.self)
+            let metrics = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
             #expect(metrics.contains("dms_sequences_total{outcome=\"finished\"} 1\n"))
             #expect(metrics.contains("dms_kv_budget_bytes 4194304\n"))
+        }
+    }
+
+    @Test func clientsThatHangUpCancelTheirSequences() async throws {
+        try await TestServer.with { server in
+            // 16 long choices run for a while, so the hang-up comes first.
+            let body = chat.merging(["stream": true, "n": 16, "max_tokens": 240]) { $1 }
+            try server.hangUpAfterFirstBytes("POST", "v1/chat/completions",
+                                             body: try JSONSerialization.data(withJSONObject: body))
+            var cancelled = 0
+            for _ in 0..<100 where cancelled == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                let metrics = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("dms_sequences_total{outcome=\"cancelled\"}") }
+                cancelled = Int(line?.split(separator: " ").last ?? "") ?? 0
+            }
+            #expect(cancelled >= 1)
+            #expect(try await server.post("v1/chat/completions", chat).status == 200)
         }
     }
 }

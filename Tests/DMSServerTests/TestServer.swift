@@ -6,6 +6,11 @@ import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A server on a free loopback port over the tiny Llama fixture, and a client for it.
 struct TestServer {
@@ -33,7 +38,7 @@ struct TestServer {
     }
 
     /// Sends a request; returns the status and the body.
-    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+    func call(_ method: String, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
         var request = URLRequest(url: baseURL.appendingPathComponent(path))
         request.httpMethod = method
         request.httpBody = body
@@ -44,7 +49,30 @@ struct TestServer {
 
     /// POSTs `json` and parses the JSON answer.
     func post(_ path: String, _ json: [String: Any]) async throws -> (status: Int, json: [String: Any]) {
-        let (status, data) = try await send("POST", path, body: try JSONSerialization.data(withJSONObject: json))
+        let (status, data) = try await call("POST", path, body: try JSONSerialization.data(withJSONObject: json))
         return (status, try #require(JSONSerialization.jsonObject(with: data) as? [String: Any]))
+    }
+
+    /// Sends a raw HTTP request, reads until the response has begun, and hangs up: a client that
+    /// goes away mid-response.
+    func hangUpAfterFirstBytes(_ method: String, _ path: String, body: Data) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(try #require(baseURL.port))).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let head = "\(method) /\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.count)\r\n\r\n"
+        let request = Data(head.utf8) + body
+        let sent = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+        try #require(sent == request.count)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        try #require(recv(descriptor, &buffer, buffer.count, 0) > 0)
     }
 }

@@ -17,7 +17,8 @@ struct CompletionEndpoint: Sendable {
     }
 
     func chatCompletion(_ request: Request) async throws -> Response {
-        let body = try await decode(ChatCompletionRequest.self, from: request)
+        var request = request
+        let body = try await decode(ChatCompletionRequest.self, from: &request)
         try body.validate()
         try checkModel(body.parameters.model)
         let text: String
@@ -30,14 +31,17 @@ struct CompletionEndpoint: Sendable {
     }
 
     func completion(_ request: Request) async throws -> Response {
-        let body = try await decode(CompletionRequest.self, from: request)
+        var request = request
+        let body = try await decode(CompletionRequest.self, from: &request)
         try body.validate()
         try checkModel(body.parameters.model)
         return try await respond(TextFormat.self, to: request, prompt: body.prompt, parameters: body.parameters)
     }
 
-    private func decode<Body: Decodable>(_ type: Body.Type, from request: Request) async throws -> Body {
-        let buffer = try await request.body.collect(upTo: configuration.maxRequestBytes)
+    /// Reads and decodes the body. `collectBody` keeps the connection's stream behind the buffer,
+    /// which ``Request/cancellingOnDisconnect(_:_:)`` then watches for the client closing.
+    private func decode<Body: Decodable>(_ type: Body.Type, from request: inout Request) async throws -> Body {
+        let buffer = try await request.collectBody(upTo: configuration.maxRequestBytes)
         do {
             return try JSONDecoder().decode(Body.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
