@@ -25,7 +25,8 @@ public final class BatchScheduler: @unchecked Sendable {
         let id: Int
         let request: SequenceRequest
         let continuation: AsyncThrowingStream<SequenceEvent, Error>.Continuation
-        var cancelled = false
+        /// Finished, failed or cancelled: nothing more is sent or counted.
+        var ended = false
 
         init(id: Int, request: SequenceRequest, continuation: AsyncThrowingStream<SequenceEvent, Error>.Continuation) {
             self.id = id
@@ -85,8 +86,8 @@ public final class BatchScheduler: @unchecked Sendable {
         stopping = true
         let failed = queue + (running.map { [$0] } ?? [])
         queue.removeAll()
-        for job in failed where !job.cancelled {
-            job.cancelled = true
+        for job in failed where !job.ended {
+            job.ended = true
             counters.failed += 1
         }
         condition.broadcast()
@@ -120,9 +121,9 @@ public final class BatchScheduler: @unchecked Sendable {
 
     private func cancel(_ job: Job) {
         condition.lock()
-        let first = !job.cancelled
+        let first = !job.ended
         if first {
-            job.cancelled = true
+            job.ended = true
             counters.cancelled += 1
             queue.removeAll { $0 === job }
         }
@@ -161,15 +162,16 @@ public final class BatchScheduler: @unchecked Sendable {
                                             stopStrings: request.stopStrings)
             options.stopTokens = request.stopTokens
             let result = try session.generate(prompt: request.prompt, options: options) { token in
-                record(session.cache.statistics(), generated: token.id >= 0 ? 1 : 0)
-                guard !isCancelled(job) else { return false }
+                if token.id >= 0 { record(session.cache.statistics()) }
+                guard !hasEnded(job) else { return false }
                 job.continuation.yield(.token(token))
                 return true
             }
             let statistics = session.cache.statistics()
             condition.lock()
-            let cancelled = job.cancelled
+            let cancelled = job.ended
             if !cancelled {
+                job.ended = true
                 counters.finished += 1
                 counters.promptTokens += request.prompt.count
             }
@@ -181,23 +183,26 @@ public final class BatchScheduler: @unchecked Sendable {
             job.continuation.finish()
         } catch {
             condition.lock()
-            let cancelled = job.cancelled
-            if !cancelled { counters.failed += 1 }
+            let cancelled = job.ended
+            if !cancelled {
+                job.ended = true
+                counters.failed += 1
+            }
             condition.unlock()
             if !cancelled { job.continuation.finish(throwing: SchedulerError.engineFailure("\(error)")) }
         }
     }
 
-    private func isCancelled(_ job: Job) -> Bool {
+    private func hasEnded(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        return job.cancelled
+        return job.ended
     }
 
-    private func record(_ statistics: KVStatistics, generated: Int) {
+    private func record(_ statistics: KVStatistics) {
         condition.lock()
         defer { condition.unlock() }
-        counters.generatedTokens += generated
+        counters.generatedTokens += 1
         counters.steps += 1
         counters.batchedTokens += 1
         counters.kvBytesInUse = statistics.bytesInUse
