@@ -9,10 +9,8 @@ enum ServerSentEvents {
 
     /// One event carrying `value` as compact JSON (JSON never holds a raw newline, so one `data:` line suffices).
     static func event(_ value: some Encodable) throws -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
         var buffer = ByteBuffer(string: "data: ")
-        buffer.writeData(try encoder.encode(value))
+        buffer.writeData(try JSONEncoder.api.encode(value))
         buffer.writeString("\n\n")
         return buffer
     }
