@@ -89,9 +89,9 @@ struct CompletionEndpoint: Sendable {
         var sequences: [ScheduledSequence] = []
         do {
             for request in requests { sequences.append(try scheduler.submit(request)) }
-        } catch let error as SchedulerError {
+        } catch {
             sequences.cancelAll()
-            throw APIError(error)
+            throw (error as? SchedulerError).map(APIError.init) ?? error
         }
         return sequences
     }
