@@ -17,8 +17,6 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error)
         } catch let error as HTTPResponseError {
             throw translate(error, request)
-        } catch is CancellationError {
-            throw CancellationError()
         } catch {
             throw APIError(status: .internalServerError, message: "\(error)", type: "server_error")
         }
