@@ -57,7 +57,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
                                                            prompts: prompts, generatedTokens: genTokens)
             if json { return try printJSON(result) }
             print(String(format: "%d of %d sequences of %d tokens generated at once in %@ (peak %.1f MiB), %d preemptions, %.0f s",
-                         result.peakConcurrent, result.sequences, result.contextTokens, serving.kvBudget.description,
+                         result.peakConcurrent, result.sequences, result.contextTokens, serving.kvBudget.defaultValueDescription,
                          Double(result.peakBytes) / 1_048_576, result.preemptions, result.seconds))
             return
         }

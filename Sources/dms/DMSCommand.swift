@@ -7,7 +7,7 @@ struct DMSCommand: AsyncParsableCommand {
         abstract: "Run transformer LLMs on the CPU with Dynamic Memory Sparsification of the KV cache.",
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ScoreCommand.self, BenchCommand.self, EvalCommand.self,
-            TokenizeCommand.self, DetokenizeCommand.self, InspectCommand.self, RetrofitCommand.self, ReportCommand.self,
-            BenchBatchCommand.self,
+            ServeCommand.self, BenchBatchCommand.self, TokenizeCommand.self, DetokenizeCommand.self, InspectCommand.self,
+            RetrofitCommand.self, ReportCommand.self,
         ])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DMSKit
+import DMSServer
 
 /// Options of the commands that run many sequences in one KV memory budget (`serve`,
 /// `bench-batch`): the model, the default cache policy, and the shared budget.
@@ -16,7 +17,7 @@ struct ServingOptions: ParsableArguments {
     var kvRatio: Double?
 
     @Option(help: "KV memory shared by every sequence: bytes, or with a unit (256MiB, 1GiB, 512MB).")
-    var kvBudget = ByteSize(bytes: 1 << 30)
+    var kvBudget = ByteCount(bytes: 1 << 30)
 
     @Option(help: "Most sequences running at once; more wait in the queue.")
     var maxSequences = 64
@@ -25,6 +26,7 @@ struct ServingOptions: ParsableArguments {
         if kvBudgetTokens != nil && kvRatio != nil { throw ValidationError("give at most one of --kv-budget-tokens and --kv-ratio") }
         if let kvBudgetTokens, kvBudgetTokens < 1 { throw ValidationError("--kv-budget-tokens must be ≥ 1") }
         if let kvRatio, !(kvRatio >= 1 && kvRatio.isFinite) { throw ValidationError("--kv-ratio must be ≥ 1") }
+        guard kvBudget.bytes > 0 else { throw ValidationError("--kv-budget must be positive") }
         guard (1...4096).contains(maxSequences) else { throw ValidationError("--max-sequences must be between 1 and 4096") }
     }
 
