@@ -10,9 +10,19 @@ public final class EvaluationRecordWriter {
     public var jsonLinesURL: URL { directory.appendingPathComponent(EvaluationResultsFile.name) }
     public var csvURL: URL { directory.appendingPathComponent("results.csv") }
 
-    /// Creates the directory if needed and starts both files empty.
-    public init(directory path: String) throws {
+    /// Creates the directory if needed and starts both files empty, or with `appending`, keeps the
+    /// records already in `results.jsonl` and adds to them (another task or length of one report).
+    public init(directory path: String, appending: Bool = false) throws {
         directory = URL(fileURLWithPath: path, isDirectory: true)
+        if appending, FileManager.default.fileExists(atPath: jsonLinesURL.path) {
+            do {
+                records = try EvaluationResultsFile.records(
+                    fromJSONLines: String(decoding: try Data(contentsOf: jsonLinesURL), as: UTF8.self), path: jsonLinesURL.path)
+            } catch {
+                throw EvaluationError.invalidSetting("cannot append to \(jsonLinesURL.path): \(error)")
+            }
+            return
+        }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data().write(to: jsonLinesURL)

@@ -77,6 +77,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Write results.jsonl and results.csv (one record per task, length, policy and setting) into this directory; `dms report DIR` plots them.")
     var out: String?
 
+    @Flag(help: "Keep the records already in --out's results.jsonl and add this run's (more tasks or lengths for one report).")
+    var append = false
+
     @Flag(help: "The quick profile: lengths 1024, 4 samples, baselines at ratio 4, one continuation (unless given).")
     var quick = false
 
@@ -237,7 +240,7 @@ struct EvalCommand: ParsableCommand {
             throw ValidationError("cannot read the adapter \(path)")
         }
         let loaded = try modelOptions.loadModel()
-        let writer = try out.map { try EvaluationRecordWriter(directory: $0) }
+        let writer = try out.map { try EvaluationRecordWriter(directory: $0, appending: append) }
         let bar = ProgressBar(linesWhenPiped: false)
         let progress = { (progress: EvaluationProgress) in
             bar.update(fraction: progress.fractionDone,
