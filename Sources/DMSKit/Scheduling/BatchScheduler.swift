@@ -33,6 +33,9 @@ public final class BatchScheduler: @unchecked Sendable {
     private var running: [SequenceState] = []
     private var counters = SchedulerMetrics()
     private var throughput = ThroughputWindow(seconds: 5)
+    /// Set by a preemption, cleared when a sequence ends: admitting again before pages are
+    /// released would only grow the batch back into the same shortage (and preempt again).
+    private var admissionHeld = false
     private let started = DispatchTime.now()
 
     /// Starts the scheduling thread. Throws ``SchedulerError/invalidRequest(_:)`` when the budget
@@ -85,7 +88,7 @@ public final class BatchScheduler: @unchecked Sendable {
             throw SchedulerError.invalidRequest("the KV cache cannot run: \(error)")
         }
         // Without eviction the prompt alone must fit; evicting policies are judged as they run.
-        if cache is FullKVCache || cache is QuestKVCache {
+        if !Self.evicts(cache) {
             let pages = cache.pagesNeeded(appending: request.prompt.count + 1)
             guard pages <= pageLimit else { throw SchedulerError.exceedsKVBudget(pagesNeeded: pages, pageLimit: pageLimit) }
         }
@@ -171,6 +174,7 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         waiting.removeAll { ids.contains($0.id) }
         running.removeAll { ids.contains($0.id) }
+        admissionHeld = false
     }
 
     /// Prompt tokens whose page bound a waiting sequence must fit to be admitted: small, since
@@ -178,17 +182,22 @@ public final class BatchScheduler: @unchecked Sendable {
     static let admissionChunk = 16
 
     /// Moves waiting sequences (oldest first) into the batch while their first tokens fit next to
-    /// the decode steps of those running.
+    /// the decode steps of those running. A cache that never evicts must fit its whole prompt, since
+    /// that bound is exact for it.
     private func admit() {
         while running.count < configuration.maxSequences, let next = waiting.first {
             if !running.isEmpty {
+                guard !admissionHeld else { return }
                 let decodeDemand = running.filter(\.pendingIsGenerated).reduce(0) { $0 + $1.cache.pagesNeeded(appending: 1) }
-                let firstTokens = next.cache.pagesNeeded(appending: min(next.pending.count, Self.admissionChunk))
-                guard pool.pagesInUse + decodeDemand + firstTokens <= pageLimit else { return }
+                let lookahead = Self.evicts(next.cache) ? min(next.pending.count, Self.admissionChunk) : next.pending.count
+                guard pool.pagesInUse + decodeDemand + next.cache.pagesNeeded(appending: lookahead) <= pageLimit else { return }
             }
             running.append(waiting.removeFirst())
         }
     }
+
+    /// Whether a cache frees slots as it goes (so its page bounds overestimate what it keeps).
+    static func evicts(_ cache: KVCache) -> Bool { !(cache is FullKVCache || cache is QuestKVCache) }
 
     /// One batched forward pass over every running sequence that has tokens to feed, then sampling.
     private func step() {
@@ -283,6 +292,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let index = waiting.firstIndex { $0.id > sequence.id } ?? waiting.endIndex
         waiting.insert(sequence, at: index)
         counters.preemptions += 1
+        admissionHeld = true
     }
 
     /// A sequence alone cannot take one more token: mid-prompt it fails, mid-answer it ends as if
@@ -305,6 +315,7 @@ public final class BatchScheduler: @unchecked Sendable {
         sequence.continuation.finish()
         running.removeAll { $0 === sequence }
         counters.finished += 1
+        admissionHeld = false
     }
 
     private func fail(_ sequence: SequenceState, _ error: SchedulerError) {
@@ -312,6 +323,7 @@ public final class BatchScheduler: @unchecked Sendable {
         running.removeAll { $0 === sequence }
         waiting.removeAll { $0 === sequence }
         counters.failed += 1
+        admissionHeld = false
     }
 
     private func end(_ sequence: SequenceState, throwing error: Error) {
