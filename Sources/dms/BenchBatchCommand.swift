@@ -69,8 +69,8 @@ struct BenchBatchCommand: AsyncParsableCommand {
                                                              concurrency: level, promptTokens: promptTokens, generatedTokens: genTokens)
             results.append(result)
             if !json {
-                print(String(format: "%3d sequences: %8.1f tokens/s aggregate (%.2fx one sequence)", level, result.tokensPerSecond,
-                             result.tokensPerSecond / results[0].tokensPerSecond))
+                print(String(format: "%3d sequences: %8.1f tokens/s aggregate (%.2fx %d)", level, result.tokensPerSecond,
+                             result.tokensPerSecond / results[0].tokensPerSecond, levels[0]))
             }
         }
         if json { try printJSON(results) }

@@ -159,6 +159,11 @@ class Load:
         print("scheduler sequences: " + ", ".join(sequences))
         if self.kv_samples == 0:
             self.problem("/metrics was never read")
+        # A sequence the scheduler failed (a page bound that did not hold, a model error) is a bug
+        # even when its client saw a clean end.
+        failed = metric(metrics, 'dms_sequences_total{outcome="failed"}')
+        if failed != 0:
+            self.problem(f"the scheduler failed {failed:.0f} sequences")
         print("PASS" if not self.problems else f"FAIL: {len(self.problems)} problems")
         return not self.problems
 

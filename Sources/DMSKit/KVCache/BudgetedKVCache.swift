@@ -87,8 +87,9 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
 
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
+    /// New tokens take freed slots first, as ``attend(_:pool:)`` reserves.
     public func pagesNeeded(appending tokens: Int) -> Int {
-        store.pagesNeeded(appending: tokens) { heads[$0].used }
+        store.pagesNeeded { heads[$0].used + max(0, tokens - heads[$0].freeSlots.count) }
     }
 
     public func reset() {

@@ -126,7 +126,7 @@ public final class DMSKVCache: PagedKVCache {
 
     /// New tokens take a freed window slot or the next one, so `used + tokens` bounds every head.
     public func pagesNeeded(appending tokens: Int) -> Int {
-        store.pagesNeeded(appending: tokens) { used[$0] }
+        store.pagesNeeded { used[$0] + tokens }
     }
 
 

@@ -12,6 +12,9 @@ public final class PagedKVStore {
     public private(set) var peakTokens = 0
     /// Decode-phase slots read (the paper's KV token reads).
     public var tokenReads = 0
+    /// Pages this store holds now and at most (its share of a pool other stores may use too).
+    public private(set) var pagesHeld = 0
+    public private(set) var peakPagesHeld = 0
 
     /// Slots per head above which a single query's attention is split across threads.
     private let splitThreshold = 512
@@ -32,7 +35,13 @@ public final class PagedKVStore {
 
     /// Makes room for `slots` slots in one head.
     public func reserve(layer: Int, head: Int, slots: Int) throws {
-        try heads[index(layer: layer, head: head)].reserve(slots, in: pool)
+        let i = index(layer: layer, head: head)
+        let before = heads[i].pageIndices.count
+        defer {
+            pagesHeld += heads[i].pageIndices.count - before
+            peakPagesHeld = max(peakPagesHeld, pagesHeld)
+        }
+        try heads[i].reserve(slots, in: pool)
     }
 
     /// Writes a key and value (f32, `headDim` each) into a slot that `reserve` made room for.
@@ -135,13 +144,12 @@ public final class PagedKVStore {
         }
     }
 
-    /// Pages that holding `highestSlot(head) + tokens` slots in every head would add, where
-    /// `highestSlot` gives a head's slots in use (or, when freed slots are kept, its high-water mark)
-    /// by index `layer * kvHeadCount + head`.
-    public func pagesNeeded(appending tokens: Int, highestSlot: (Int) -> Int) -> Int {
+    /// Pages that holding `slots(head)` slots in every head would add (heads indexed
+    /// `layer * kvHeadCount + head`).
+    public func pagesNeeded(slots: (Int) -> Int) -> Int {
         var pages = 0
         for i in heads.indices {
-            let capacity = (highestSlot(i) + tokens + pool.pageSize - 1) / pool.pageSize
+            let capacity = (slots(i) + pool.pageSize - 1) / pool.pageSize
             pages += max(0, capacity - heads[i].pageIndices.count)
         }
         return pages
@@ -158,12 +166,13 @@ public final class PagedKVStore {
     public func releaseAll() {
         for i in heads.indices { heads[i].releaseAll(to: pool) }
         liveTokens = 0
+        pagesHeld = 0
     }
 
     /// Statistics of this store under a policy's name.
     public func statistics(policy: String, tokensSeen: Int) -> KVStatistics {
         KVStatistics(policy: policy, tokensSeen: tokensSeen, perHeadLengths: perHeadLengths(),
                      tokenReads: tokenReads, peakTokens: peakTokens,
-                     peakBytes: pool.peakBytes, bytesInUse: pool.bytesInUse)
+                     peakBytes: peakPagesHeld * pool.pageBytes, bytesInUse: pagesHeld * pool.pageBytes)
     }
 }

@@ -105,7 +105,7 @@ public final class QuestKVCache: PagedKVCache {
     public func advance(by tokens: Int) { tokensSeen += tokens }
 
     public func pagesNeeded(appending tokens: Int) -> Int {
-        store.pagesNeeded(appending: tokens) { _ in tokensSeen }
+        store.pagesNeeded { _ in tokensSeen + tokens }
     }
 
 

@@ -12,6 +12,7 @@ import Foundation
 /// nothing fails for lack of memory while an older sequence can make progress.
 ///
 /// The scheduler owns the model while it runs: nothing else may call the model's forward pass.
+/// Its thread runs until ``shutdown()``, which every owner must call.
 public final class BatchScheduler: @unchecked Sendable {
     public let model: LoadedModel
     public let configuration: Configuration
@@ -65,8 +66,6 @@ public final class BatchScheduler: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { shutdown() }
-
     /// Queues a sequence. Throws a ``SchedulerError`` for a request that can never run: an empty
     /// or over-long prompt, `maxTokens` < 1, a cache that cannot run on this model, a full-cache
     /// prompt larger than the whole budget, or a scheduler shutting down.
@@ -94,14 +93,18 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         let (events, continuation) = AsyncThrowingStream<SequenceEvent, Error>.makeStream()
         condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else { throw SchedulerError.shuttingDown }
+        guard !stopping else {
+            condition.unlock()
+            throw SchedulerError.shuttingDown
+        }
         let id = nextID
         nextID += 1
         incoming.append(SequenceState(id: id, request: request, cache: cache, tokenizer: model.tokenizer,
                                       continuation: continuation))
         published.submitted += 1
         condition.signal()
+        condition.unlock()
+        // Outside the lock: a stream already ended would run the handler, and `cancel` locks.
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.cancel(id) }
         }
@@ -167,7 +170,9 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     private func cancel(_ ids: Set<Int>) {
-        for sequence in waiting + running where ids.contains(sequence.id) {
+        let cancelled = (waiting + running).filter { ids.contains($0.id) }
+        guard !cancelled.isEmpty else { return }
+        for sequence in cancelled {
             sequence.cache.reset()
             sequence.continuation.finish()
             counters.cancelled += 1
@@ -205,7 +210,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let segments = batch.map { sequence, count in
             ForwardSegment(tokens: Array(sequence.pending.prefix(count)), cache: sequence.cache,
                            phase: sequence.pendingIsGenerated ? .decode : .prefill,
-                           logits: count == sequence.pending.count ? .last : .none)
+                           logits: count == sequence.pending.count && sequence.replay.isEmpty ? .last : .none)
         }
         let logits: [[Float]]
         do {
@@ -220,7 +225,13 @@ public final class BatchScheduler: @unchecked Sendable {
             if !sequence.pendingIsGenerated { counters.promptTokens += count }
             sequence.history.append(contentsOf: sequence.pending.prefix(count))
             sequence.pending.removeFirst(count)
-            if sequence.pending.isEmpty { sample(sequence, logits: rows) }
+            guard sequence.pending.isEmpty else { continue }
+            if sequence.replay.isEmpty {
+                sample(sequence, logits: rows)
+            } else {
+                sequence.pending = [sequence.replay.removeFirst()]
+                sequence.pendingIsGenerated = true
+            }
         }
     }
 
@@ -295,10 +306,10 @@ public final class BatchScheduler: @unchecked Sendable {
         admissionHeld = true
     }
 
-    /// A sequence alone cannot take one more token: mid-prompt it fails, mid-answer it ends as if
-    /// it reached its length.
+    /// A sequence alone cannot take one more token: before its first token it fails; once it has
+    /// streamed tokens it ends as if it reached its length.
     private func endForBudget(_ sequence: SequenceState) {
-        if sequence.pendingIsGenerated {
+        if !sequence.generated.isEmpty {
             finish(sequence, .length)
         } else {
             fail(sequence, SchedulerError.exceedsKVBudget(pagesNeeded: pool.pagesInUse + sequence.cache.pagesNeeded(appending: 1),

@@ -13,8 +13,11 @@ final class SequenceState {
     /// Tokens to feed before the next sample: the prompt, then each sampled token; after a
     /// preemption, the prompt and everything generated so far.
     var pending: [Int]
-    /// Whether `pending` is a sampled token (a decode step) rather than prompt or recomputation.
+    /// Whether `pending` is a generated token (a decode step) rather than prompt.
     var pendingIsGenerated = false
+    /// Generated tokens to feed again, one decode step each, after a preempted sequence's prompt
+    /// (policies such as Quest attend differently in decode steps, so a replay must be one).
+    var replay: [Int] = []
     /// Tokens in the cache, in order (the sampler's context for the repetition penalty).
     var history: [Int] = []
     var generated: [Int] = []
@@ -38,11 +41,13 @@ final class SequenceState {
         pendingIsGenerated ? 1 : min(pending.count, prefillAllowance)
     }
 
-    /// Frees the cache's pages; the sequence will feed its prompt and generated tokens again.
+    /// Frees the cache's pages; the sequence will feed its prompt again, then its generated tokens
+    /// as decode steps, and go on sampling.
     func preempt() {
         cache.reset()
         history.removeAll()
-        pending = request.prompt + generated
+        pending = request.prompt
+        replay = generated
         pendingIsGenerated = false
         preemptions += 1
     }

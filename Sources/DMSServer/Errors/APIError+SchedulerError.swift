@@ -11,7 +11,7 @@ extension APIError {
         case .invalidRequest(let message):
             self = .invalidRequest(message)
         case .exceedsKVBudget:
-            self = .invalidRequest(error.description, param: "max_tokens", code: "kv_budget_exceeded")
+            self = .invalidRequest(error.description, param: "prompt", code: "kv_budget_exceeded")
         case .shuttingDown:
             self = APIError(status: .serviceUnavailable, message: error.description, type: "server_error",
                             code: "shutting_down")
