@@ -4,8 +4,10 @@
 // one contiguous range of rows (in ~16 KB chunks; idle threads then help with the other ranges).
 //   Q4_1: sum((d*q+m)*x) = d*sum(q*x) + m*sum(x) per block (block sums of x computed once).
 //   Q4_0: d*sum(q*x) - 8*d*sum(x);  Q8_0: d*sum(q*x);  f16/bf16/f32: converted on the fly.
-// n <= 3: one mat-vec per token.
-// n > 1 (prefill): panels of 16 weight rows x 256 columns are dequantized and transposed into an
+// 2 <= n <= 16 (batched decode, short chunks; AVX2 and cols % 32 == 0): each weight block is
+// dequantized in registers once and used for every token (see "small batches" below).
+// n <= 3 otherwise: one mat-vec per token.
+// larger n (prefill): panels of 16 weight rows x 256 columns are dequantized and transposed into an
 // f32 buffer on the stack ([k][16]) and a 16-row x 6-token FMA microkernel (12 ymm accumulators)
 // runs over all tokens of the task. Every y element is one sequential FMA chain over k in every
 // tile shape, so the result never depends on the tiling or the thread count.
@@ -22,6 +24,10 @@
 #define GEMM_KC 256
 
 #define MV_MAX_PARTS 64
+
+#define SB_MAX_TOKENS 16  // 2..this many tokens: the small-batch kernel (AVX2, cols % 32 == 0)
+#define SB_TILE 8         // tokens whose accumulators stay in registers together
+#define SB_ROWS 16        // rows per task
 
 struct mm_ctx;
 typedef void (*mv_range_fn)(const struct mm_ctx *c, int64_t r0, int64_t r1);
@@ -452,6 +458,155 @@ DMS_AVX2 static void gemm_task_avx2(void *vctx, int task, int ntasks) {
     }
 }
 
+// =============================================================================================
+// AVX2 small batches (2 <= n <= SB_MAX_TOKENS): each weight block is dequantized in registers
+// once and multiplied into the accumulators of up to SB_TILE tokens, so the weights stream once
+// per call (like the mat-vec) with no packing. Columns go in passes of ~16 KB of x so the tokens'
+// x stays in L1; the accumulators of a chunk of SB_ROWS rows wait in a small buffer between
+// passes. Each y[t][r] is a fixed sequence of FMAs given n, whatever the thread count.
+// =============================================================================================
+
+// Dequantizes columns 32g..32g+31 of a row into w[0..3] (8 columns each).
+DMS_AVX2_INLINE void sb_dequant32(dms_wtype type, const uint8_t *row, int64_t g, __m256 *w) {
+    switch (type) {
+    case DMS_WTYPE_Q4_1:
+    case DMS_WTYPE_Q4_0: {
+        const int is1 = type == DMS_WTYPE_Q4_1;
+        const uint8_t *blk = row + (is1 ? 20 : 18) * g;
+        // {d, m} (Q4_0: {d, next bytes}) converted together by F16C
+        const __m128 dm = _mm_cvtph_ps(_mm_castps_si128(_mm_load_ss((const float *)blk)));
+        const __m256 d = _mm256_broadcastss_ps(dm);
+        // Q4_0: d*(q-8) = fma(d, q, -8d) exactly (-8d is exact and d*q is not rounded in the fma)
+        const __m256 m = is1 ? _mm256_broadcastss_ps(_mm_movehdup_ps(dm)) : _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
+        const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + (is1 ? 4 : 2))));
+        const __m256i a = _mm256_shuffle_epi8(v, shuf_lo8()), b = _mm256_shuffle_epi8(v, shuf_hi8());
+        const __m256i lo = _mm256_set1_epi32(0x0f);
+        w[0] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_and_si256(a, lo)), m);
+        w[1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_and_si256(b, lo)), m);
+        w[2] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_srli_epi32(a, 4)), m);
+        w[3] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_srli_epi32(b, 4)), m);
+        return;
+    }
+    case DMS_WTYPE_Q8_0: {
+        const uint8_t *blk = row + 34 * g;
+        uint16_t dh;
+        memcpy(&dh, blk, 2);
+        const __m256 d = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dh)));
+        for (int j = 0; j < 4; j++)
+            w[j] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+                                        _mm_loadl_epi64((const __m128i *)(blk + 2 + 8 * j)))));
+        return;
+    }
+    case DMS_WTYPE_F32:
+    case DMS_WTYPE_F16:
+    case DMS_WTYPE_BF16:
+        for (int j = 0; j < 4; j++) w[j] = load8_typed(type, row, 32 * g + 8 * j);
+        return;
+    }
+}
+
+// acc[0..T) (+)= W[row][32*g0 .. 32*g1) . x[t][same]. Each token has two accumulators in `buf`
+// ([T][2][8]). Tiles of up to 4 tokens use both (even and odd 8-column slices), so that at
+// least 8 independent FMA chains hide the FMA latency; larger tiles use the first (the second
+// stays zero).
+DMS_AVX2_INLINE void sb_tile(const int T, dms_wtype type, const uint8_t *row, int64_t g0, int64_t g1,
+                             const float *x, int64_t ldx, float *buf, int first) {
+    const int two = T <= 4;
+    __m256 acc[SB_TILE], acc2[4];
+    for (int t = 0; t < T; t++) {
+        acc[t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(buf + 16 * t);
+        if (two) acc2[t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(buf + 16 * t + 8);
+    }
+    for (int64_t g = g0; g < g1; g++) {
+        __m256 w[4];
+        sb_dequant32(type, row, g, w);
+        const float *xg = x + 32 * g;
+        for (int t = 0; t < T; t++) {
+            const float *xt = xg + t * ldx;
+            if (two) {
+                acc[t] = _mm256_fmadd_ps(w[0], _mm256_loadu_ps(xt), acc[t]);
+                acc2[t] = _mm256_fmadd_ps(w[1], _mm256_loadu_ps(xt + 8), acc2[t]);
+                acc[t] = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(xt + 16), acc[t]);
+                acc2[t] = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(xt + 24), acc2[t]);
+            } else {
+                acc[t] = _mm256_fmadd_ps(w[0], _mm256_loadu_ps(xt), acc[t]);
+                acc[t] = _mm256_fmadd_ps(w[1], _mm256_loadu_ps(xt + 8), acc[t]);
+                acc[t] = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(xt + 16), acc[t]);
+                acc[t] = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(xt + 24), acc[t]);
+            }
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        _mm256_storeu_ps(buf + 16 * t, acc[t]);
+        if (two) _mm256_storeu_ps(buf + 16 * t + 8, acc2[t]);
+        else if (first) _mm256_storeu_ps(buf + 16 * t + 8, _mm256_setzero_ps());
+    }
+}
+
+// One function per (type, tile size), so the type switch and the token loop are resolved at
+// compile time and the accumulators stay in registers.
+typedef void (*sb_tile_fn)(const uint8_t *, int64_t, int64_t, const float *, int64_t, float *, int);
+#define SB_TILE_FN(TYPE, T)                                                                       \
+    DMS_AVX2 static void sb_tile_##TYPE##_##T(const uint8_t *row, int64_t g0, int64_t g1,         \
+                                              const float *x, int64_t ldx, float *buf, int first) { \
+        sb_tile(T, DMS_WTYPE_##TYPE, row, g0, g1, x, ldx, buf, first);                            \
+    }
+#define SB_TILE_FNS(TYPE)                                                                         \
+    SB_TILE_FN(TYPE, 1) SB_TILE_FN(TYPE, 2) SB_TILE_FN(TYPE, 3) SB_TILE_FN(TYPE, 4)               \
+    SB_TILE_FN(TYPE, 5) SB_TILE_FN(TYPE, 6) SB_TILE_FN(TYPE, 7) SB_TILE_FN(TYPE, 8)               \
+    static const sb_tile_fn sb_tiles_##TYPE[SB_TILE + 1] = {                                      \
+        NULL, sb_tile_##TYPE##_1, sb_tile_##TYPE##_2, sb_tile_##TYPE##_3, sb_tile_##TYPE##_4,     \
+        sb_tile_##TYPE##_5, sb_tile_##TYPE##_6, sb_tile_##TYPE##_7, sb_tile_##TYPE##_8};
+SB_TILE_FNS(F32)
+SB_TILE_FNS(F16)
+SB_TILE_FNS(BF16)
+SB_TILE_FNS(Q8_0)
+SB_TILE_FNS(Q4_0)
+SB_TILE_FNS(Q4_1)
+
+static const sb_tile_fn *sb_tiles_for(dms_wtype type) {
+    switch (type) {
+    case DMS_WTYPE_F32: return sb_tiles_F32;
+    case DMS_WTYPE_F16: return sb_tiles_F16;
+    case DMS_WTYPE_BF16: return sb_tiles_BF16;
+    case DMS_WTYPE_Q8_0: return sb_tiles_Q8_0;
+    case DMS_WTYPE_Q4_0: return sb_tiles_Q4_0;
+    case DMS_WTYPE_Q4_1: return sb_tiles_Q4_1;
+    }
+    return NULL;
+}
+
+// Task = rows [SB_ROWS*task, +SB_ROWS). Tokens go in ceil(n/SB_TILE) tiles of near-equal size.
+DMS_AVX2 static void small_batch_task_avx2(void *vctx, int task, int ntasks) {
+    (void)ntasks;
+    const mm_ctx *c = (const mm_ctx *)vctx;
+    const sb_tile_fn *tiles = sb_tiles_for(c->type);
+    const int64_t r0 = (int64_t)task * SB_ROWS;
+    const int64_t r1 = r0 + SB_ROWS < c->rows ? r0 + SB_ROWS : c->rows;
+    const int64_t ntiles = (c->n + SB_TILE - 1) / SB_TILE;
+    // passes of about 16 KB of x (n tokens x 32*kc_groups columns), 2 to 16 groups
+    const int64_t groups = c->cols / 32;
+    int64_t kc_groups = 128 / c->n;
+    kc_groups = kc_groups < 2 ? 2 : kc_groups > 16 ? 16 : kc_groups;
+    _Alignas(32) float acc[SB_ROWS * SB_MAX_TOKENS * 16];
+    for (int64_t g0 = 0; g0 < groups; g0 += kc_groups) {
+        const int64_t g1 = g0 + kc_groups < groups ? g0 + kc_groups : groups;
+        for (int64_t r = r0; r < r1; r++) {
+            float *racc = acc + (r - r0) * SB_MAX_TOKENS * 16;
+            for (int64_t i = 0; i < ntiles; i++) {
+                const int64_t t0 = c->n * i / ntiles, t1 = c->n * (i + 1) / ntiles;
+                tiles[t1 - t0](c->W + r * c->rb, g0, g1, c->x + t0 * c->cols, c->cols, racc + 16 * t0, g0 == 0);
+            }
+        }
+    }
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t t = 0; t < c->n; t++)
+{
+            const float *a = acc + ((r - r0) * SB_MAX_TOKENS + t) * 16;
+            c->y[t * c->rows + r] = dms_hsum256(_mm256_add_ps(_mm256_load_ps(a), _mm256_load_ps(a + 8)));
+        }
+}
+
 #endif  // DMS_X86
 
 // =============================================================================================
@@ -461,7 +616,8 @@ DMS_AVX2 static void gemm_task_avx2(void *vctx, int task, int ntasks) {
 void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                 const float *x, int64_t n, float *y) {
     if (rows <= 0 || n <= 0) return;
-    if (n > 1 && n <= MV_MAX_TOKENS) {
+    const int small_batch = DMS_X86 && n > 1 && n <= SB_MAX_TOKENS && cols > 0 && cols % 32 == 0 && dms_use_avx2();
+    if (n > 1 && n <= MV_MAX_TOKENS && !small_batch) {
         // a few tokens: one mat-vec per token beats packing panels (and matches n == 1 exactly)
         for (int64_t t = 0; t < n; t++) dms_matmul(pool, type, W, rows, cols, x + t * cols, 1, y + t * rows);
         return;
@@ -526,6 +682,12 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
         return;
     }
 
+#if DMS_X86
+    if (small_batch) {
+        dms_pool_run(pool, small_batch_task_avx2, &c, (int)((rows + SB_ROWS - 1) / SB_ROWS));
+        return;
+    }
+#endif
     int64_t npanels = (rows + GEMM_MR - 1) / GEMM_MR;
     int64_t ntc = 1;
     int64_t want = 4 * (int64_t)nthreads;

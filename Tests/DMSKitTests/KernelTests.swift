@@ -292,7 +292,7 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         for (rows, cols) in shapes {
             let w = rng.floats(rows * cols)
             let (bytes, deq) = encodeWeights(w, rows: rows, cols: cols, type: type)
-            for n in [1, 3, 5, 37] {
+            for n in [1, 2, 3, 5, 9, 16, 37] {  // mat-vec, small-batch tiles of 2 to 8, GEMM
                 let x = rng.floats(n * cols)
                 let y = runKernelMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
                 for t in 0..<n {
@@ -318,7 +318,7 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         let pools = [WorkerPool(threads: 1), WorkerPool(threads: 2), WorkerPool(threads: 3)]
         for (rows, cols) in [(300, 64), (77, 576)] {
             let (bytes, _) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
-            for n in [1, 2, 37, 70] {
+            for n in [1, 2, 9, 37, 70] {
                 let x = rng.floats(n * cols)
                 let base = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n)
                 #expect(!base.contains { $0.isNaN })
