@@ -45,7 +45,7 @@ struct RequestDecodingTests {
         #expect(parameters.maxTokens == 7)
         #expect(parameters.stop == ["\n"])
         #expect(parameters.stream && parameters.includeUsage)
-        let sequences = parameters.sequenceRequests(prompt: [1, 2, 3], contextLength: 100, cacheOptions: KVCacheOptions())
+        let sequences = try parameters.sequenceRequests(prompt: [1, 2, 3], contextLength: 100, cacheOptions: KVCacheOptions())
         #expect(sequences.count == 2)
         #expect(sequences.map(\.sampling.seed) == [UInt64(bitPattern: -3), UInt64(bitPattern: -2)])
         #expect(sequences.allSatisfy { $0.sampling.isGreedy && $0.sampling.topK == 0 && $0.sampling.minP == 0 })
@@ -58,7 +58,7 @@ struct RequestDecodingTests {
     @Test func defaultsMaxTokensToTheRestOfTheContext() throws {
         let request = try decode(CompletionRequest.self, #"{"model": "m", "prompt": ["Once"], "kv": {"budget_tokens": 64}}"#)
         #expect(request.prompt == "Once")
-        let sequence = try #require(request.parameters.sequenceRequests(
+        let sequence = try #require(try request.parameters.sequenceRequests(
             prompt: [1, 2, 3], contextLength: 100, cacheOptions: KVCacheOptions(policy: .h2o)).first)
         #expect(sequence.maxTokens == 97)
         #expect(sequence.sampling.seed == nil)
@@ -75,7 +75,6 @@ struct RequestDecodingTests {
         (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "top_p": 0}"#, "top_p"),
         (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "stop": ["a", "b", "c", "d", "e"]}"#, "stop"),
         (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "kv": {"policy": "lru"}}"#, "kv.policy"),
-        (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "kv": {"policy": "tova"}}"#, "kv"),
         (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "kv": {"ratio": 0.5}}"#, "kv.ratio"),
         (#"{"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}"#, "temperature"),
         (#"{"model": "m", "messages": [{"role": "user", "content": 3}]}"#, "messages.0.content"),
@@ -88,6 +87,17 @@ struct RequestDecodingTests {
         #expect(error?.status == .badRequest)
         #expect(error?.type == "invalid_request_error")
         #expect(error?.param == param)
+    }
+
+    @Test func budgetPolicyWithoutARatioTakesTheServersOrIsRefused() throws {
+        let request = try decode(CompletionRequest.self, #"{"model": "m", "prompt": "x", "kv": {"policy": "tova"}}"#)
+        var server = KVCacheOptions(policy: .dms)
+        #expect(throws: APIError.self) {
+            _ = try request.parameters.sequenceRequests(prompt: [1], contextLength: 100, cacheOptions: server)
+        }
+        server.budget = .ratio(4)
+        let sequence = try #require(try request.parameters.sequenceRequests(prompt: [1], contextLength: 100, cacheOptions: server).first)
+        #expect(sequence.cacheOptions?.policy == .tova && sequence.cacheOptions?.budget == .ratio(4))
     }
 
     @Test func refusesMalformedJSONWithoutAParam() {

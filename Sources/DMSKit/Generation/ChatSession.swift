@@ -29,7 +29,9 @@ public final class ChatSession: @unchecked Sendable {
         }
         let result: GenerationResult
         do {
-            result = try session.generate(prompt: session.tokenizer.encode(newText), options: options, onToken: onToken)
+            // The template writes any BOS itself, and later turns continue the cached text.
+            result = try session.generate(prompt: session.tokenizer.encode(newText, addSpecialTokens: false),
+                                          options: options, onToken: onToken)
         } catch {
             messages.removeLast()
             throw error

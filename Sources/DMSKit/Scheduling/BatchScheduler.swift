@@ -256,9 +256,13 @@ public final class BatchScheduler: @unchecked Sendable {
     private func fittingBatch() -> [(sequence: SequenceState, count: Int)]? {
         var batch = plan()
         func demand() -> Int { batch.reduce(0) { $0 + $1.sequence.cache.pagesNeeded(appending: $1.count) } }
+        let oldest = running.map(\.id).min()
         while pool.pagesInUse + demand() > pageLimit {
             let prompts = batch.indices.filter { !batch[$0].sequence.pendingIsGenerated }
-            if let i = prompts.max(by: { batch[$0].sequence.id < batch[$1].sequence.id }), batch.count > 1 || batch[i].count > 1 {
+            // A younger prompt may wait a step; the oldest sequence's chunk only shrinks, so
+            // younger decode steps never hold it back.
+            if let i = prompts.max(by: { batch[$0].sequence.id < batch[$1].sequence.id }),
+               batch[i].count > 1 || batch[i].sequence.id != oldest {
                 batch[i].count /= 2
                 if batch[i].count == 0 { batch.remove(at: i) }
                 if !batch.isEmpty { continue }

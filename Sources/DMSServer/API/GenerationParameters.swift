@@ -70,8 +70,8 @@ struct GenerationParameters: Decodable, Sendable {
 
     /// One scheduler request per choice. Choice `i` samples with seed `seed + i`, so the choices
     /// differ yet a seeded request repeats exactly.
-    func sequenceRequests(prompt: [Int], contextLength: Int, cacheOptions: KVCacheOptions) -> [SequenceRequest] {
-        let options = kv?.applied(to: cacheOptions)
+    func sequenceRequests(prompt: [Int], contextLength: Int, cacheOptions: KVCacheOptions) throws -> [SequenceRequest] {
+        let options = try kv?.applied(to: cacheOptions)
         return (0..<n).map { index in
             // topK and minP off: OpenAI's sampling is temperature and top_p only.
             let sampling = SamplingParameters(temperature: Float(temperature), topK: 0, topP: Float(topP), minP: 0,

@@ -35,17 +35,19 @@ struct KVOverride: Decodable, Sendable {
         if let budgetTokens, budgetTokens < 1 {
             throw APIError.invalidRequest("'kv.budget_tokens' must be at least 1.", param: "kv.budget_tokens")
         }
-        if let policy, policy.needsBudget, ratio == nil, budgetTokens == nil {
-            throw APIError.invalidRequest("The '\(policy.rawValue)' policy needs 'kv.ratio' or 'kv.budget_tokens'.",
-                                          param: "kv")
-        }
     }
 
-    /// `base` (the server's cache options) with this policy and budget.
-    func applied(to base: KVCacheOptions) -> KVCacheOptions {
+    /// `base` (the server's cache options) with this policy and budget. A budget policy without
+    /// its own ratio or budget takes the server's, and is refused when the server has none.
+    func applied(to base: KVCacheOptions) throws -> KVCacheOptions {
         var options = base
         if let policy { options.policy = policy }
         if let budget = budgetTokens.map(KVBudget.tokens) ?? ratio.map(KVBudget.ratio) { options.budget = budget }
+        if let policy, policy.needsBudget, options.budget == nil {
+            throw APIError.invalidRequest(
+                "The '\(policy.rawValue)' policy needs 'kv.ratio' or 'kv.budget_tokens' (the server sets no default budget).",
+                param: "kv")
+        }
         return options
     }
 }

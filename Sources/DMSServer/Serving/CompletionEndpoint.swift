@@ -27,7 +27,9 @@ struct CompletionEndpoint: Sendable {
         } catch {
             throw APIError.invalidRequest("Cannot apply the model's chat template: \(error).", param: "messages")
         }
-        return try await respond(ChatFormat.self, to: request, prompt: text, parameters: body.parameters)
+        // The template writes any BOS itself (transformers' apply_chat_template does not add one).
+        let tokens = scheduler.model.tokenizer.encode(text, addSpecialTokens: false)
+        return try await respond(ChatFormat.self, to: request, prompt: tokens, parameters: body.parameters)
     }
 
     func completion(_ request: Request) async throws -> Response {
@@ -35,7 +37,8 @@ struct CompletionEndpoint: Sendable {
         let body = try await decode(CompletionRequest.self, from: &request)
         try body.validate()
         try checkModel(body.parameters.model)
-        return try await respond(TextFormat.self, to: request, prompt: body.prompt, parameters: body.parameters)
+        let tokens = scheduler.model.tokenizer.encode(body.prompt)
+        return try await respond(TextFormat.self, to: request, prompt: tokens, parameters: body.parameters)
     }
 
     /// Reads and decodes the body. `collectBody` keeps the connection's stream behind the buffer,
@@ -53,11 +56,10 @@ struct CompletionEndpoint: Sendable {
         guard model == configuration.modelID else { throw APIError.modelNotFound(model) }
     }
 
-    private func respond<Format: CompletionFormat>(_ format: Format.Type, to request: Request, prompt: String,
+    private func respond<Format: CompletionFormat>(_ format: Format.Type, to request: Request, prompt tokens: [Int],
                                                    parameters: GenerationParameters) async throws -> Response {
         let model = scheduler.model
-        let tokens = model.tokenizer.encode(prompt)
-        let sequences = try submit(parameters.sequenceRequests(
+        let sequences = try submit(try parameters.sequenceRequests(
             prompt: tokens, contextLength: model.configuration.contextLength,
             cacheOptions: scheduler.configuration.cacheOptions))
         let header = CompletionObject<Format.Choice>(
