@@ -67,6 +67,34 @@ public struct AdapterParameters: Sendable, Equatable {
         return (offset, offset + loraRank * projections[p].inputs)
     }
 
+    /// Takes the values of a trained adapter of the same model: the decisions always, and LoRA's
+    /// `A` and `B` when it has them (of this rank). An adapter without LoRA leaves LoRA at its
+    /// identity initialisation, so a decisions-only adapter can start a LoRA run.
+    public mutating func load(_ adapter: DMSAdapter) throws {
+        guard adapter.layers.count == layers,
+              adapter.layers.allSatisfy({ $0.projection.count == kvHeads * hidden && $0.norm.count == hidden }) else {
+            throw RetrofitError.invalidSettings("the initial adapter's decision weights do not fit this model")
+        }
+        for (l, layer) in adapter.layers.enumerated() {
+            values.replaceSubrange(projectionOffset(layer: l)..<normOffset(layer: l), with: layer.projection)
+            values.replaceSubrange(normOffset(layer: l)..<(normOffset(layer: l) + hidden), with: layer.norm)
+        }
+        guard let lowRank = adapter.lowRank else { return }
+        guard lowRank.rank == loraRank, lowRank.layers.count == layers else {
+            throw RetrofitError.invalidSettings("the initial adapter has LoRA rank \(lowRank.rank), this run \(loraRank)")
+        }
+        for (l, layer) in lowRank.layers.enumerated() {
+            for (p, update) in [layer.query, layer.key, layer.value, layer.output].enumerated() {
+                let (down, up) = loraOffset(layer: l, projection: p), shape = projections[p]
+                guard update.inputs == shape.inputs, update.outputs == shape.outputs else {
+                    throw RetrofitError.invalidSettings("the initial adapter's LoRA shapes do not fit this model")
+                }
+                values.replaceSubrange(down..<up, with: update.down)
+                values.replaceSubrange(up..<(up + shape.outputs * loraRank), with: update.up)
+            }
+        }
+    }
+
     /// The adapter these values define, in the layout of the model they were trained on.
     public func adapter(parameters: DMSParameters, loraAlpha: Float, metadata: [String: String]) -> DMSAdapter {
         let decisionLayers = (0..<layers).map { l in

@@ -33,6 +33,9 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
     /// NVIDIA's adapter recipe); they are scaled by `loraAlpha / loraRank`.
     public var loraRank = 0
     public var loraAlpha: Float = 16
+    /// An adapter whose weights the run starts from instead of the identity adapter (its file
+    /// name is recorded; nil: start from the base model).
+    public var initialAdapter: String?
 
     public init() {}
 

@@ -35,6 +35,19 @@ public final class RetrofitTrainer {
 
     public var isFinished: Bool { step >= settings.steps }
 
+    /// Starts from a trained adapter's weights instead of the identity adapter (before the first
+    /// step; the optimizer starts fresh). Its DMS settings must match this run's.
+    public func start(from adapter: DMSAdapter) throws {
+        guard step == 0 else { throw RetrofitError.invalidSettings("an initial adapter applies before the first step") }
+        let p = adapter.parameters
+        guard p.window == settings.window, p.sinks == settings.sinks, p.alphaScale == settings.alphaScale,
+              p.offset == settings.offset else {
+            throw RetrofitError.invalidSettings(
+                "the initial adapter was trained with window \(p.window), sinks \(p.sinks), scale \(p.alphaScale), offset \(p.offset)")
+        }
+        try parameters.load(adapter)
+    }
+
     /// Continues from `checkpoint`, which must come from the same settings, data and model shape.
     public func restore(_ checkpoint: RetrofitCheckpoint) throws {
         guard checkpoint.settings == settings else {
@@ -109,6 +122,7 @@ public final class RetrofitTrainer {
             "dms.training.settings": String(decoding: (try? JSONEncoder().encode(settings)) ?? Data(), as: UTF8.self),
         ]
         metadata.merge(record) { $1 }
+        if let initial = settings.initialAdapter { metadata["dms.training.initial_adapter"] = (initial as NSString).lastPathComponent }
         let dms = DMSParameters(window: settings.window, alphaScale: settings.alphaScale, offset: settings.offset,
                                 trainedRatio: ratio, sinks: settings.sinks)
         return parameters.adapter(parameters: dms, loraAlpha: settings.loraAlpha, metadata: metadata)

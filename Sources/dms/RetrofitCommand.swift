@@ -67,6 +67,10 @@ struct RetrofitCommand: ParsableCommand {
     @Option(help: "Seed of the data order, the logistic noise and LoRA's initial weights.")
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("init"),
+            help: "Start from this trained adapter's weights (same window, sinks and LoRA rank) instead of the base model.")
+    var initialAdapter: String?
+
     @Option(help: "Steps between checkpoints.")
     var checkpointEvery = 10
 
@@ -100,6 +104,7 @@ struct RetrofitCommand: ParsableCommand {
         s.seed = seed
         s.loraRank = loraRank
         s.loraAlpha = loraAlpha
+        s.initialAdapter = initialAdapter
         do { try s.validate() } catch let error as RetrofitError { throw ValidationError(error.description) }
         return s
     }
@@ -122,6 +127,9 @@ struct RetrofitCommand: ParsableCommand {
             }
             try trainer.restore(RetrofitCheckpoint(path: checkpointPath))
             writeError("resuming at step \(trainer.step) of \(settings.steps)\n")
+        } else if let initialAdapter {
+            try trainer.start(from: DMSAdapter(path: initialAdapter, for: loaded.configuration))
+            writeError("starting from \(initialAdapter)\n")
         }
         writeError("training on \(corpus.sequences.count) sequences of \(sequenceLength) tokens (\(corpus.description))\n")
         let log = try TrainingLog(path: logPath, resumingAfter: resume ? trainer.step : nil)

@@ -33,6 +33,25 @@ import Testing
                                    settings: settings(steps: steps), baseModelName: "tiny-llama", pool: loaded.model.workers)
     }
 
+    @Test func aRunStartsFromATrainedAdaptersWeights() throws {
+        let first = try Self.trainer(steps: 3)
+        while !first.isFinished { _ = first.runStep() }
+        let trained = first.adapter(dataDescription: "random ids")
+        let second = try Self.trainer(steps: 3)
+        #expect(second.parameters.values != first.parameters.values)
+        try second.start(from: trained)
+        #expect(second.parameters.values == first.parameters.values)
+        // the first step continues from there: step 1 of a fresh run evicts next to nothing
+        #expect(second.runStep().evictedFraction > first.history[0].evictedFraction)
+
+        var otherWindow = Self.settings(steps: 3)
+        otherWindow.window = 8
+        let loaded = try LoadedModel(path: Self.tinyLlama, threads: 1)
+        let mismatched = try RetrofitTrainer(model: loaded.model, corpus: Self.corpus(vocabulary: loaded.configuration.vocabularySize),
+                                             settings: otherWindow, baseModelName: "tiny-llama", pool: nil)
+        #expect(throws: RetrofitError.self) { try mismatched.start(from: trained) }
+    }
+
     @Test func evictionFollowsTheScheduleAndKLStaysBounded() throws {
         let trainer = try Self.trainer(steps: 80)
         while !trainer.isFinished { _ = trainer.runStep() }
