@@ -117,6 +117,40 @@ struct BatchSchedulerTests {
         #expect(metrics.batchedTokens > metrics.steps)  // steps carried several sequences
     }
 
+    @Test("choices that share a prompt read it once and each generate what they generate alone", arguments: [false, true])
+    func choicesShareThePrompt(dms: Bool) async throws {
+        let loaded = dms ? try Self.dmsModel() : try Self.fullModel()
+        let options = Self.options()
+        let prompt = Self.prompt(30, seed: 8, vocabulary: loaded.configuration.vocabularySize)
+        let seeds: [UInt64] = [11, 12, 13]
+        func sampling(_ seed: UInt64) -> SamplingParameters {
+            SamplingParameters(temperature: 0.9, topK: 0, topP: 1, minP: 0, seed: seed)
+        }
+        let expected = try seeds.map { seed in
+            let session = loaded.makeSession(cache: try loaded.makeCache(options))
+            var generation = GenerationOptions(maxTokens: 12, sampling: sampling(seed))
+            generation.stopTokens = []
+            return try session.generate(prompt: prompt, options: generation).tokens
+        }
+        let scheduler = try BatchScheduler(model: loaded, configuration: .init(kvBudgetBytes: 64 << 20, cacheOptions: options))
+        defer { scheduler.shutdown() }
+        let sequences = try scheduler.submit(choices: seeds.map {
+            SequenceRequest(prompt: prompt, maxTokens: 12, sampling: sampling($0), stopTokens: [], cacheOptions: nil)
+        })
+        for (expected, sequence) in zip(expected, sequences) {
+            let (tokens, summary) = try await Self.collect(sequence)
+            #expect(tokens == expected)
+            #expect(summary?.completionTokens == 12)
+        }
+        let metrics = scheduler.metrics()
+        #expect(metrics.promptTokens == prompt.count)
+        #expect(metrics.sharedPromptTokens == 2 * prompt.count)
+        #expect(metrics.kvBytesInUse == 0)
+        #expect(throws: SchedulerError.self) {
+            _ = try scheduler.submit(choices: [Self.request(prompt, maxTokens: 4), Self.request(Array(prompt.dropLast()), maxTokens: 4)])
+        }
+    }
+
     @Test("preempted sequences resume with the tokens of an uninterrupted run", arguments: [false, true])
     func preemptionRecomputesTheSameTokens(dms: Bool) async throws {
         let loaded = dms ? try Self.dmsModel() : try Self.fullModel()

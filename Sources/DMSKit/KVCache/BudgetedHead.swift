@@ -41,6 +41,16 @@ final class BudgetedHead {
         live -= 1
     }
 
+    func copy(from source: BudgetedHead) {
+        positions = source.positions
+        scores = source.scores
+        mask = source.mask
+        freeSlots = source.freeSlots
+        live = source.live
+        weights = source.weights
+        scratch = source.scratch
+    }
+
     func clear() {
         positions.removeAll()
         scores.removeAll()

@@ -97,4 +97,12 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
         heads.forEach { $0.clear() }
         tokensSeen = 0
     }
+
+    public func copy(from source: KVCache) throws {
+        guard let source = source as? BudgetedKVCache<Rule>, source.budget == budget,
+              source.minimumBudget == minimumBudget else { throw KVCacheCopyError.incompatible(self, source) }
+        do { try store.copy(from: source.store) } catch { reset(); throw error }
+        for (head, from) in zip(heads, source.heads) { head.copy(from: from) }
+        tokensSeen = source.tokensSeen
+    }
 }

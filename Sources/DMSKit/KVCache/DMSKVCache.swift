@@ -139,4 +139,15 @@ public final class DMSKVCache: PagedKVCache {
         }
         for i in ringFlags.indices { ringFlags[i] = false }
     }
+
+    public func copy(from source: KVCache) throws {
+        guard let source = source as? DMSKVCache, source.window == window, source.threshold == threshold,
+              source.sinks == sinks else { throw KVCacheCopyError.incompatible(self, source) }
+        do { try store.copy(from: source.store) } catch { reset(); throw error }
+        ringSlots = source.ringSlots
+        ringFlags = source.ringFlags
+        used = source.used
+        slotPositions = source.slotPositions
+        tokensSeen = source.tokensSeen
+    }
 }

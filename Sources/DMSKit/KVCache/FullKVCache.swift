@@ -50,4 +50,10 @@ public final class FullKVCache: PagedKVCache {
         store.releaseAll()
         tokensSeen = 0
     }
+
+    public func copy(from source: KVCache) throws {
+        guard let source = source as? FullKVCache else { throw KVCacheCopyError.incompatible(self, source) }
+        do { try store.copy(from: source.store) } catch { reset(); throw error }
+        tokensSeen = source.tokensSeen
+    }
 }

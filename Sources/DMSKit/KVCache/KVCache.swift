@@ -20,4 +20,9 @@ public protocol KVCache: AnyObject {
     func pagesNeeded(appending tokens: Int) -> Int
     /// Forgets every token and returns all pages to the pool.
     func reset()
+    /// Replaces this cache's contents with a copy of `source`'s keys, values and bookkeeping, so
+    /// both continue identically (choices that share a prompt read it once). `source` must be the
+    /// same policy made with the same options. Throws ``KVCacheCopyError`` for another cache, or
+    /// the pool's error when it cannot hold the copy; the cache is then empty.
+    func copy(from source: KVCache) throws
 }

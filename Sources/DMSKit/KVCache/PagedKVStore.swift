@@ -169,6 +169,35 @@ public final class PagedKVStore {
         pagesHeld = 0
     }
 
+    /// Replaces this store's pages with copies of `source`'s (same geometry and page format),
+    /// counters included. On failure (the pool is exhausted) the store is left empty.
+    public func copy(from source: PagedKVStore) throws {
+        guard source.geometry == geometry, source.pool.pageSize == pool.pageSize,
+              source.pool.headDim == pool.headDim, source.pool.precision == pool.precision else {
+            throw KVCacheCopyError("the source cache has another shape or page format")
+        }
+        releaseAll()
+        do {
+            for layer in 0..<geometry.layerCount {
+                for head in 0..<geometry.kvHeadCount {
+                    let i = index(layer: layer, head: head), from = source.heads[i]
+                    try reserve(layer: layer, head: head, slots: from.pageIndices.count * pool.pageSize)
+                    for (target, page) in zip(heads[i].pageIndices, from.pageIndices) {
+                        pool.keys(target).copyMemory(from: source.pool.keys(page), byteCount: pool.pageBytes)
+                    }
+                    heads[i].slotCount = from.slotCount
+                }
+            }
+        } catch {
+            releaseAll()
+            throw error
+        }
+        liveTokens = source.liveTokens
+        peakTokens = source.peakTokens
+        tokenReads = source.tokenReads
+        peakPagesHeld = max(peakPagesHeld, source.peakPagesHeld)
+    }
+
     /// Statistics of this store under a policy's name.
     public func statistics(policy: String, tokensSeen: Int) -> KVStatistics {
         KVStatistics(policy: policy, tokensSeen: tokensSeen, perHeadLengths: perHeadLengths(),

@@ -117,4 +117,14 @@ public final class QuestKVCache: PagedKVCache {
         }
         tokensSeen = 0
     }
+
+    public func copy(from source: KVCache) throws {
+        guard let source = source as? QuestKVCache, source.budget == budget, source.questPageSize == questPageSize else {
+            throw KVCacheCopyError.incompatible(self, source)
+        }
+        do { try store.copy(from: source.store) } catch { reset(); throw error }
+        minima = source.minima
+        maxima = source.maxima
+        tokensSeen = source.tokensSeen
+    }
 }

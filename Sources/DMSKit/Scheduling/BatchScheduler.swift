@@ -70,6 +70,51 @@ public final class BatchScheduler: @unchecked Sendable {
     /// or over-long prompt, `maxTokens` < 1, a cache that cannot run on this model, a full-cache
     /// prompt larger than the whole budget, or a scheduler shutting down.
     public func submit(_ request: SequenceRequest) throws -> ScheduledSequence {
+        try submit(choices: [request])[0]
+    }
+
+    /// Queues sequences that share one prompt and cache options (OpenAI's `n` choices). The
+    /// first reads the prompt; the others then start from a copy of its cache and its last
+    /// logits, and sample on their own. When the budget or the batch cannot take a copy at that
+    /// moment, a choice reads the prompt itself later. Throws as ``submit(_:)``; nothing is queued
+    /// then.
+    public func submit(choices requests: [SequenceRequest]) throws -> [ScheduledSequence] {
+        guard let first = requests.first else { throw SchedulerError.invalidRequest("no sequences to run") }
+        guard requests.allSatisfy({ $0.prompt == first.prompt && $0.cacheOptions == first.cacheOptions }) else {
+            throw SchedulerError.invalidRequest("choices must share the prompt and the KV cache options")
+        }
+        let caches = try requests.map(makeCache)
+        let streams = requests.map { _ in AsyncThrowingStream<SequenceEvent, Error>.makeStream() }
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            throw SchedulerError.shuttingDown
+        }
+        var leader: SequenceState?
+        var ids: [Int] = []
+        for (i, request) in requests.enumerated() {
+            let state = SequenceState(id: nextID, request: request, cache: caches[i], tokenizer: model.tokenizer,
+                                      continuation: streams[i].continuation)
+            state.promptLeader = leader
+            leader = leader ?? state
+            ids.append(nextID)
+            nextID += 1
+            incoming.append(state)
+        }
+        published.submitted += requests.count
+        condition.signal()
+        condition.unlock()
+        // Outside the lock: a stream already ended would run the handler, and `cancel` locks.
+        return zip(ids, streams).map { id, stream in
+            stream.continuation.onTermination = { [weak self] termination in
+                if case .cancelled = termination { self?.cancel(id) }
+            }
+            return ScheduledSequence(id: id, events: stream.stream) { [weak self] in self?.cancel(id) }
+        }
+    }
+
+    /// The request's cache (no pages yet), after checking that the request can ever run.
+    private func makeCache(_ request: SequenceRequest) throws -> KVCache {
         let contextLength = model.configuration.contextLength
         guard !request.prompt.isEmpty else { throw SchedulerError.invalidRequest("the prompt is empty") }
         guard request.maxTokens >= 1 else { throw SchedulerError.invalidRequest("maxTokens must be at least 1") }
@@ -91,24 +136,7 @@ public final class BatchScheduler: @unchecked Sendable {
             let pages = cache.pagesNeeded(appending: request.prompt.count + 1)
             guard pages <= pageLimit else { throw SchedulerError.exceedsKVBudget(pagesNeeded: pages, pageLimit: pageLimit) }
         }
-        let (events, continuation) = AsyncThrowingStream<SequenceEvent, Error>.makeStream()
-        condition.lock()
-        guard !stopping else {
-            condition.unlock()
-            throw SchedulerError.shuttingDown
-        }
-        let id = nextID
-        nextID += 1
-        incoming.append(SequenceState(id: id, request: request, cache: cache, tokenizer: model.tokenizer,
-                                      continuation: continuation))
-        published.submitted += 1
-        condition.signal()
-        condition.unlock()
-        // Outside the lock: a stream already ended would run the handler, and `cancel` locks.
-        continuation.onTermination = { [weak self] termination in
-            if case .cancelled = termination { self?.cancel(id) }
-        }
-        return ScheduledSequence(id: id, events: events) { [weak self] in self?.cancel(id) }
+        return cache
     }
 
     /// The counters and gauges as of the last step.
@@ -190,14 +218,41 @@ public final class BatchScheduler: @unchecked Sendable {
     /// the decode steps of those running. A cache that never evicts must fit its whole prompt, since
     /// that bound is exact for it.
     private func admit() {
-        while running.count < configuration.maxSequences, let next = waiting.first {
+        while running.count < configuration.maxSequences, let next = waiting.first(where: { !awaitsLeader($0) }) {
             if !running.isEmpty {
                 guard !admissionHeld else { return }
                 let decodeDemand = running.filter(\.pendingIsGenerated).reduce(0) { $0 + $1.cache.pagesNeeded(appending: 1) }
                 let lookahead = Self.evicts(next.cache) ? min(next.pending.count, Self.admissionChunk) : next.pending.count
                 guard pool.pagesInUse + decodeDemand + next.cache.pagesNeeded(appending: lookahead) <= pageLimit else { return }
             }
-            running.append(waiting.removeFirst())
+            waiting.removeAll { $0 === next }
+            running.append(next)
+        }
+    }
+
+    /// Whether a choice still waits for its leader to read the shared prompt. A leader that
+    /// ended first releases it: it reads the prompt itself.
+    private func awaitsLeader(_ sequence: SequenceState) -> Bool {
+        guard let leader = sequence.promptLeader else { return false }
+        if running.contains(where: { $0 === leader }) || waiting.contains(where: { $0 === leader }) { return true }
+        sequence.promptLeader = nil
+        return false
+    }
+
+    /// Starts the choices waiting for `leader`, which has just read the shared prompt: each takes
+    /// a copy of its cache and samples from the same logits. A choice that the budget or the
+    /// batch cannot take now reads the prompt itself later.
+    private func startChoices(of leader: SequenceState, logits: [Float]) {
+        for choice in waiting where choice.promptLeader === leader {
+            choice.promptLeader = nil
+            guard running.count < configuration.maxSequences else { continue }
+            do { try choice.cache.copy(from: leader.cache) } catch { continue }
+            choice.history = leader.history
+            choice.pending = []
+            waiting.removeAll { $0 === choice }
+            running.append(choice)
+            counters.sharedPromptTokens += leader.history.count
+            sample(choice, logits: logits)
         }
     }
 
@@ -227,6 +282,7 @@ public final class BatchScheduler: @unchecked Sendable {
             sequence.pending.removeFirst(count)
             guard sequence.pending.isEmpty else { continue }
             if sequence.replay.isEmpty {
+                if sequence.generated.isEmpty { startChoices(of: sequence, logits: rows) }
                 sample(sequence, logits: rows)
             } else {
                 sequence.pending = [sequence.replay.removeFirst()]

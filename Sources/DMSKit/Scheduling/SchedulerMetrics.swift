@@ -10,6 +10,8 @@ public struct SchedulerMetrics: Sendable, Equatable {
     /// Prompt tokens processed (recomputation included) and tokens generated since start.
     public var promptTokens = 0
     public var generatedTokens = 0
+    /// Prompt tokens that choices sharing a prompt took from a copy of its cache instead of reading.
+    public var sharedPromptTokens = 0
     /// Forward steps run and the tokens they carried.
     public var steps = 0
     public var batchedTokens = 0

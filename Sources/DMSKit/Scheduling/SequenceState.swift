@@ -22,6 +22,8 @@ final class SequenceState {
     var history: [Int] = []
     var generated: [Int] = []
     var preemptions = 0
+    /// For a choice sharing another's prompt: the sequence that reads it (until it has).
+    var promptLeader: SequenceState?
 
     init(id: Int, request: SequenceRequest, cache: KVCache, tokenizer: Tokenizer,
          continuation: AsyncThrowingStream<SequenceEvent, Error>.Continuation) {

@@ -13,6 +13,9 @@ extension SchedulerMetrics {
                            (["outcome": "cancelled"], Double(cancelled)), (["outcome": "failed"], Double(failed))])
         page.add("dms_prompt_tokens_total", .counter, help: "Prompt tokens processed, recomputation included.",
                  value: Double(promptTokens))
+        page.add("dms_shared_prompt_tokens_total", .counter,
+                 help: "Prompt tokens that n > 1 choices copied from the first choice's cache instead of reading.",
+                 value: Double(sharedPromptTokens))
         page.add("dms_generated_tokens_total", .counter, help: "Tokens generated.", value: Double(generatedTokens))
         page.add("dms_generated_tokens_per_second", .gauge, help: "Tokens generated per second over the last few seconds.",
                  value: recentTokensPerSecond)

@@ -87,15 +87,13 @@ struct CompletionEndpoint: Sendable {
     }
 
     /// Submits every choice's sequence, or none: a refused one cancels those already queued.
+    /// The request's choices, which share its prompt: it is read once.
     private func submit(_ requests: [SequenceRequest]) throws -> [ScheduledSequence] {
-        var sequences: [ScheduledSequence] = []
         do {
-            for request in requests { sequences.append(try scheduler.submit(request)) }
+            return try scheduler.submit(choices: requests)
         } catch {
-            sequences.cancelAll()
             throw (error as? SchedulerError).map(APIError.init) ?? error
         }
-        return sequences
     }
 
     /// Waits for every sequence and gathers its text; throws `CancellationError` when one ended
