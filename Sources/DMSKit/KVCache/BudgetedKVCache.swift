@@ -7,6 +7,7 @@ public final class BudgetedKVCache<Rule: EvictionRule>: PagedKVCache {
     public let budget: KVBudget
     public private(set) var tokensSeen = 0
     public var policyName: String { rule.policyName }
+    public var freesSlots: Bool { true }
     private let heads: [BudgetedHead]
     private let minimumBudget: Int
 

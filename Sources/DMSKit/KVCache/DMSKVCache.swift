@@ -14,6 +14,7 @@ public final class DMSKVCache: PagedKVCache {
     public let sinks: Int
     public private(set) var tokensSeen = 0
     public var policyName: String { "dms" }
+    public var freesSlots: Bool { true }
 
     private var ringLength: Int { window + 1 }
     /// Ring entries, `[layer * kvHeads + head][t % W]`: the slot of token t and its flag.

@@ -3,6 +3,7 @@ public final class FullKVCache: PagedKVCache {
     public let store: PagedKVStore
     public private(set) var tokensSeen = 0
     public var policyName: String { "full" }
+    public var freesSlots: Bool { false }
 
     public init(geometry: KVCacheGeometry, pool: KVPagePool) {
         store = PagedKVStore(geometry: geometry, pool: pool)

@@ -9,6 +9,9 @@ public protocol KVCache: AnyObject {
     var geometry: KVCacheGeometry { get }
     /// Positions consumed so far; the next token gets this position.
     var tokensSeen: Int { get }
+    /// Whether the policy frees slots as tokens arrive (so ``pagesNeeded(appending:)`` bounds
+    /// more than it will keep), rather than keeping every token.
+    var freesSlots: Bool { get }
     /// Stores the batch's keys and values and writes its attention outputs.
     func attend(_ batch: AttentionBatch, pool: WorkerPool?) throws
     /// Records that every layer has processed `tokens` more positions.

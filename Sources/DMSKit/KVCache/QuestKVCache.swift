@@ -8,6 +8,8 @@ public final class QuestKVCache: PagedKVCache {
     public let questPageSize: Int
     public private(set) var tokensSeen = 0
     public var policyName: String { "quest" }
+    /// Quest keeps every token; it only reads fewer.
+    public var freesSlots: Bool { false }
     /// Element-wise key minima and maxima per (layer, head), `[page][headDim]`.
     private var minima: [[Float]]
     private var maxima: [[Float]]

@@ -132,7 +132,7 @@ public final class BatchScheduler: @unchecked Sendable {
             throw SchedulerError.invalidRequest("the KV cache cannot run: \(error)")
         }
         // Without eviction the prompt alone must fit; evicting policies are judged as they run.
-        if !Self.evicts(cache) {
+        if !cache.freesSlots {
             let pages = cache.pagesNeeded(appending: request.prompt.count + 1)
             guard pages <= pageLimit else { throw SchedulerError.exceedsKVBudget(pagesNeeded: pages, pageLimit: pageLimit) }
         }
@@ -222,7 +222,7 @@ public final class BatchScheduler: @unchecked Sendable {
             if !running.isEmpty {
                 guard !admissionHeld else { return }
                 let decodeDemand = running.filter(\.pendingIsGenerated).reduce(0) { $0 + $1.cache.pagesNeeded(appending: 1) }
-                let lookahead = Self.evicts(next.cache) ? min(next.pending.count, Self.admissionChunk) : next.pending.count
+                let lookahead = next.cache.freesSlots ? min(next.pending.count, Self.admissionChunk) : next.pending.count
                 guard pool.pagesInUse + decodeDemand + next.cache.pagesNeeded(appending: lookahead) <= pageLimit else { return }
             }
             waiting.removeAll { $0 === next }
@@ -255,9 +255,6 @@ public final class BatchScheduler: @unchecked Sendable {
             sample(choice, logits: logits)
         }
     }
-
-    /// Whether a cache frees slots as it goes (so its page bounds overestimate what it keeps).
-    static func evicts(_ cache: KVCache) -> Bool { !(cache is FullKVCache || cache is QuestKVCache) }
 
     /// One batched forward pass over every running sequence that has tokens to feed, then sampling.
     private func step() {
