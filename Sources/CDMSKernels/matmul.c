@@ -576,6 +576,15 @@ static const sb_tile_fn *sb_tiles_for(dms_wtype type) {
     return NULL;
 }
 
+// The totals of 8 consecutive tokens' accumulator pairs (`acc` as in sb_tile), in one vector.
+DMS_AVX2_INLINE __m256 sb_sum8(const float *acc) {
+    __m256 v[8];
+    for (int j = 0; j < 8; j++) v[j] = _mm256_add_ps(_mm256_load_ps(acc + 16 * j), _mm256_load_ps(acc + 16 * j + 8));
+    const __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    const __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+
 // Task = rows [SB_ROWS*task, +SB_ROWS). Tokens go in ceil(n/SB_TILE) tiles of near-equal size.
 DMS_AVX2 static void small_batch_task_avx2(void *vctx, int task, int ntasks) {
     (void)ntasks;
@@ -599,12 +608,19 @@ DMS_AVX2 static void small_batch_task_avx2(void *vctx, int task, int ntasks) {
             }
         }
     }
-    for (int64_t r = r0; r < r1; r++)
-        for (int64_t t = 0; t < c->n; t++)
-{
-            const float *a = acc + ((r - r0) * SB_MAX_TOKENS + t) * 16;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *racc = acc + (r - r0) * SB_MAX_TOKENS * 16;
+        int64_t t = 0;
+        for (; t + 8 <= c->n; t += 8) {  // 8 totals at once (which tokens go by 8 depends on n only)
+            _Alignas(32) float total[8];
+            _mm256_store_ps(total, sb_sum8(racc + 16 * t));
+            for (int j = 0; j < 8; j++) c->y[(t + j) * c->rows + r] = total[j];
+        }
+        for (; t < c->n; t++) {
+            const float *a = racc + 16 * t;
             c->y[t * c->rows + r] = dms_hsum256(_mm256_add_ps(_mm256_load_ps(a), _mm256_load_ps(a + 8)));
         }
+    }
 }
 
 #endif  // DMS_X86

@@ -28,10 +28,10 @@ public struct HeadPages {
     /// Writes one token's key and value (f32, `pool.headDim` each) into `slot`.
     @inlinable
     public func write(slot: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>, pool: KVPagePool) {
-        let page = pageIndices[slot / pool.pageSize]
+        let page = slot / pool.pageSize
         let offset = (slot % pool.pageSize) * pool.headDim * pool.precision.byteCount
-        pool.precision.store(key, to: pool.keys(page) + offset, count: pool.headDim)
-        pool.precision.store(value, to: pool.values(page) + offset, count: pool.headDim)
+        pool.precision.store(key, to: UnsafeMutableRawPointer(mutating: keyPages[page]!) + offset, count: pool.headDim)
+        pool.precision.store(value, to: UnsafeMutableRawPointer(mutating: valuePages[page]!) + offset, count: pool.headDim)
     }
 
     /// Returns every page to the pool.

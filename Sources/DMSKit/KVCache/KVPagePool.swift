@@ -3,12 +3,14 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Fixed-size pages of key/value memory shared by every head of every sequence that uses it.
 ///
 /// A page holds `pageSize` slots of one KV head: the keys first, then the values. Pages freed by
 /// a head or a finished sequence go back to a free list and are handed out again, so the pool's
 /// footprint follows the number of slots actually live. `peakBytes` is that footprint's maximum.
+/// Caches of different sequences may take and return pages from several threads at once.
 public final class KVPagePool: @unchecked Sendable {
     public let pageSize: Int
     public let headDim: Int
@@ -18,6 +20,7 @@ public final class KVPagePool: @unchecked Sendable {
     /// Upper bound on pages in use, when the pool serves a fixed memory budget.
     public let pageLimit: Int?
 
+    private let lock = NSLock()
     private var pages: [UnsafeMutableRawPointer] = []
     private var freePages: [Int32] = []
     public private(set) var pagesInUse = 0
@@ -49,6 +52,8 @@ public final class KVPagePool: @unchecked Sendable {
 
     /// Takes a page from the free list, or allocates one.
     public func allocate() throws -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
         if let limit = pageLimit, pagesInUse >= limit { throw ExhaustedError(limit: limit) }
         let index: Int32
         if let reused = freePages.popLast() {
@@ -68,6 +73,8 @@ public final class KVPagePool: @unchecked Sendable {
 
     /// Returns a page to the free list.
     public func release(_ page: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
         freePages.append(page)
         pagesInUse -= 1
     }
@@ -77,5 +84,9 @@ public final class KVPagePool: @unchecked Sendable {
     /// Start of the values of `page`.
     @inlinable public func values(_ page: Int32) -> UnsafeMutableRawPointer { base(page) + pageBytes / 2 }
 
-    @usableFromInline func base(_ page: Int32) -> UnsafeMutableRawPointer { pages[Int(page)] }
+    @usableFromInline func base(_ page: Int32) -> UnsafeMutableRawPointer {
+        lock.lock()
+        defer { lock.unlock() }
+        return pages[Int(page)]
+    }
 }

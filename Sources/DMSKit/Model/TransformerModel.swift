@@ -97,6 +97,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             }
         }
         let scale = 1 / Float(c.headDim).squareRoot()
+        // Decode steps of several sequences attend side by side, a sequence per task: one pool run
+        // per layer rather than one per sequence. Longer segments spread their own heads and
+        // tokens over the pool.
+        let threads = workers?.threads ?? 1
+        let decodeSteps = segments.filter { $0.tokens.count == 1 }.count
+        let sideBySide = segments.map { $0.tokens.count == 1 && threads > 1 && decodeSteps >= threads }
+        let sideBySideCount = sideBySide.filter { $0 }.count
         for (layerIndex, layer) in weights.layers.enumerated() {
             var hasDecisions = true
             switch evictionSource {
@@ -129,18 +136,30 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                     updates.value.accumulate(input, tokens: run.count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
                 }
             }
+            func batch(_ s: Int) -> AttentionBatch {
+                let first = firstRows[s]
+                return AttentionBatch(layer: layerIndex, startPosition: starts[s], tokenCount: segments[s].tokens.count,
+                                      phase: segments[s].phase, queries: q + first * qWidth, keys: k + first * kvWidth,
+                                      values: v + first * kvWidth, output: attn + first * qWidth, scale: scale,
+                                      evictionLogits: hasDecisions ? UnsafePointer(decisions + first * c.kvHeadCount) : nil)
+            }
             for s in segments.indices {
                 let first = firstRows[s], count = segments[s].tokens.count
                 prepareHeads(q + first * qWidth, rows: count, heads: c.headCount, norm: layer.queryNorm, start: starts[s],
                              donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions + first * c.kvHeadCount)
                 prepareHeads(k + first * kvWidth, rows: count, heads: c.kvHeadCount, norm: layer.keyNorm, start: starts[s],
                              donorLogits: nil)
-                try segments[s].cache.attend(
-                    AttentionBatch(layer: layerIndex, startPosition: starts[s], tokenCount: count, phase: segments[s].phase,
-                                   queries: q + first * qWidth, keys: k + first * kvWidth, values: v + first * kvWidth,
-                                   output: attn + first * qWidth, scale: scale,
-                                   evictionLogits: hasDecisions ? UnsafePointer(decisions + first * c.kvHeadCount) : nil),
-                    pool: workers)
+                if !sideBySide[s] { try segments[s].cache.attend(batch(s), pool: workers) }
+            }
+            if sideBySideCount > 0 {
+                var failures = [Error?](repeating: nil, count: segments.count)
+                failures.withUnsafeMutableBufferPointer { failed in
+                    parallelFor(workers, segments.count) { s in
+                        guard sideBySide[s] else { return }
+                        do { try segments[s].cache.attend(batch(s), pool: nil) } catch { failed[s] = error }
+                    }
+                }
+                if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
             }
             layer.output.apply(attn, tokens: n, into: h, pool: workers)
             if let lowRank, let lowRankSpace {
