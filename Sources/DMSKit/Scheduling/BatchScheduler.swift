@@ -215,19 +215,28 @@ public final class BatchScheduler: @unchecked Sendable {
     static let admissionChunk = 16
 
     /// Moves waiting sequences (oldest first) into the batch while their first tokens fit next to
-    /// the decode steps of those running. A cache that never evicts must fit its whole prompt, since
-    /// that bound is exact for it.
+    /// what those running still have pending. A cache that never evicts must fit its whole
+    /// prompt, since that bound is exact for it.
     private func admit() {
         while running.count < configuration.maxSequences, let next = waiting.first(where: { !awaitsLeader($0) }) {
             if !running.isEmpty {
                 guard !admissionHeld else { return }
-                let decodeDemand = running.filter(\.pendingIsGenerated).reduce(0) { $0 + $1.cache.pagesNeeded(appending: 1) }
-                let lookahead = next.cache.freesSlots ? min(next.pending.count, Self.admissionChunk) : next.pending.count
-                guard pool.pagesInUse + decodeDemand + next.cache.pagesNeeded(appending: lookahead) <= pageLimit else { return }
+                let runningDemand = running.reduce(0) { $0 + admissionDemand($1) }
+                guard pool.pagesInUse + runningDemand + admissionDemand(next) <= pageLimit else { return }
             }
             waiting.removeAll { $0 === next }
             running.append(next)
         }
+    }
+
+    /// Pages a sequence needs for what it has pending: one decode step, or its prompt (all of it
+    /// for a cache that keeps every token; the first ``admissionChunk`` tokens for an evicting
+    /// one). Running sequences count theirs too, so prompts admitted together but not read yet
+    /// are not taken for free room.
+    private func admissionDemand(_ sequence: SequenceState) -> Int {
+        let tokens = sequence.pendingIsGenerated ? 1
+            : sequence.cache.freesSlots ? min(sequence.pending.count, Self.admissionChunk) : sequence.pending.count
+        return sequence.cache.pagesNeeded(appending: tokens)
     }
 
     /// Whether a choice still waits for its leader to read the shared prompt. A leader that
