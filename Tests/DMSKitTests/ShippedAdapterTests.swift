@@ -15,7 +15,7 @@ struct ShippedAdapterTests {
         return Array(loaded.tokenizer.encode(readme, addSpecialTokens: false).prefix(1536))
     }
 
-    @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors"])
+    @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors", "dms-lora-adapter-ft2048.safetensors"])
     func evictsKeepsSinksAndStaysClose(file: String) throws {
         let loaded = try LoadedModel(path: TestResources.smolLM2Path)
         try loaded.attachAdapter(path: Self.directory.appendingPathComponent(file).path)
