@@ -19,15 +19,13 @@ struct ModelOptions: ParsableArguments {
     var perHeadLengths = false
 
     func validate() throws {
-        if kvBudget != nil && kvRatio != nil { throw ValidationError("give at most one of --kv-budget and --kv-ratio") }
-        if let kvBudget, kvBudget < 1 { throw ValidationError("--kv-budget must be ≥ 1") }
-        if let kvRatio, !(kvRatio >= 1 && kvRatio.isFinite) { throw ValidationError("--kv-ratio must be ≥ 1") }
+        _ = try ModelRunOptions.kvBudget(tokens: kvBudget, ratio: kvRatio, tokensFlag: "--kv-budget")
     }
 
     var prefillChunk: Int { common.prefillChunk }
 
     var cacheOptions: KVCacheOptions {
-        common.cacheOptions(policy: kv, budget: kvBudget.map(KVBudget.tokens) ?? kvRatio.map(KVBudget.ratio))
+        common.cacheOptions(policy: kv, budget: try? ModelRunOptions.kvBudget(tokens: kvBudget, ratio: kvRatio, tokensFlag: "--kv-budget"))
     }
 
     /// Loads the model, attaches the adapter or synthetic decisions, and checks the policy can run.

@@ -54,6 +54,15 @@ struct ModelRunOptions: ParsableArguments {
     }
 
     /// Cache options for `policy` (nil: the model's default) with these knobs and `budget`.
+    /// The per-sequence budget given as a token count (the option `tokensFlag`) or as `--kv-ratio`:
+    /// at most one, each in range.
+    static func kvBudget(tokens: Int?, ratio: Double?, tokensFlag: String) throws -> KVBudget? {
+        if tokens != nil && ratio != nil { throw ValidationError("give at most one of \(tokensFlag) and --kv-ratio") }
+        if let tokens, tokens < 1 { throw ValidationError("\(tokensFlag) must be ≥ 1") }
+        if let ratio, !(ratio >= 1 && ratio.isFinite) { throw ValidationError("--kv-ratio must be ≥ 1") }
+        return tokens.map(KVBudget.tokens) ?? ratio.map(KVBudget.ratio)
+    }
+
     func cacheOptions(policy: KVCacheOptions.Policy?, budget: KVBudget?) -> KVCacheOptions {
         var options = KVCacheOptions(policy: policy, precision: kvPrecision)
         options.pageSize = kvPageSize

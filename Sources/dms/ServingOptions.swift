@@ -23,15 +23,14 @@ struct ServingOptions: ParsableArguments {
     var maxSequences = 64
 
     func validate() throws {
-        if kvBudgetTokens != nil && kvRatio != nil { throw ValidationError("give at most one of --kv-budget-tokens and --kv-ratio") }
-        if let kvBudgetTokens, kvBudgetTokens < 1 { throw ValidationError("--kv-budget-tokens must be ≥ 1") }
-        if let kvRatio, !(kvRatio >= 1 && kvRatio.isFinite) { throw ValidationError("--kv-ratio must be ≥ 1") }
+        _ = try ModelRunOptions.kvBudget(tokens: kvBudgetTokens, ratio: kvRatio, tokensFlag: "--kv-budget-tokens")
         guard kvBudget.bytes > 0 else { throw ValidationError("--kv-budget must be positive") }
         guard (1...4096).contains(maxSequences) else { throw ValidationError("--max-sequences must be between 1 and 4096") }
     }
 
     var cacheOptions: KVCacheOptions {
-        common.cacheOptions(policy: kv, budget: kvBudgetTokens.map(KVBudget.tokens) ?? kvRatio.map(KVBudget.ratio))
+        common.cacheOptions(policy: kv, budget: try? ModelRunOptions.kvBudget(tokens: kvBudgetTokens, ratio: kvRatio,
+                                                                              tokensFlag: "--kv-budget-tokens"))
     }
 
     var schedulerConfiguration: BatchScheduler.Configuration {

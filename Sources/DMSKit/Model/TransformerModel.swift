@@ -100,10 +100,10 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         // Decode steps of several sequences attend side by side, a sequence per task: one pool run
         // per layer rather than one per sequence. Longer segments spread their own heads and
         // tokens over the pool.
+        let decodeSteps = segments.indices.filter { segments[$0].tokens.count == 1 }
         let threads = workers?.threads ?? 1
-        let decodeSteps = segments.filter { $0.tokens.count == 1 }.count
-        let sideBySide = segments.map { $0.tokens.count == 1 && threads > 1 && decodeSteps >= threads }
-        let sideBySideCount = sideBySide.filter { $0 }.count
+        let sideBySide = threads > 1 && decodeSteps.count >= threads ? decodeSteps : []
+        var failures = [Error?](repeating: nil, count: sideBySide.count)
         for (layerIndex, layer) in weights.layers.enumerated() {
             var hasDecisions = true
             switch evictionSource {
@@ -149,14 +149,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                              donorLogits: configuration.queryNeuronDMS == nil ? nil : decisions + first * c.kvHeadCount)
                 prepareHeads(k + first * kvWidth, rows: count, heads: c.kvHeadCount, norm: layer.keyNorm, start: starts[s],
                              donorLogits: nil)
-                if !sideBySide[s] { try segments[s].cache.attend(batch(s), pool: workers) }
+                if sideBySide.isEmpty || segments[s].tokens.count > 1 { try segments[s].cache.attend(batch(s), pool: workers) }
             }
-            if sideBySideCount > 0 {
-                var failures = [Error?](repeating: nil, count: segments.count)
+            if !sideBySide.isEmpty {
                 failures.withUnsafeMutableBufferPointer { failed in
-                    parallelFor(workers, segments.count) { s in
-                        guard sideBySide[s] else { return }
-                        do { try segments[s].cache.attend(batch(s), pool: nil) } catch { failed[s] = error }
+                    parallelFor(workers, sideBySide.count) { i in
+                        do { try segments[sideBySide[i]].cache.attend(batch(sideBySide[i]), pool: nil) } catch { failed[i] = error }
                     }
                 }
                 if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
