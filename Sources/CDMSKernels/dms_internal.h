@@ -20,6 +20,10 @@
 // check in dms_use_avx2().
 #define DMS_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define DMS_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+// The same for AVX-512 with VNNI (8-bit dot products), checked by dms_use_avx512vnni().
+#define DMS_VNNI_TARGET target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma,f16c")
+#define DMS_VNNI __attribute__((DMS_VNNI_TARGET))
+#define DMS_VNNI_INLINE static inline __attribute__((always_inline, DMS_VNNI_TARGET))
 #else
 #define DMS_X86 0
 #endif
@@ -28,6 +32,13 @@
 
 /// 1 when the AVX2+FMA+F16C paths are used (decided once; DMS_KERNELS_ISA=scalar forces 0).
 int dms_use_avx2(void);
+/// 1 when the AVX-512 VNNI paths are used too (DMS_KERNELS_ISA=avx2 forces 0).
+int dms_use_avx512vnni(void);
+
+/// The 8-bit-activation matmul (matmul_int8.c): returns 0, having done nothing, where it does not
+/// apply (no VNNI, a float weight type, cols not a multiple of 32, or no memory).
+int dms_matmul_int8_vnni(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
+                         const float *x, int64_t n, float *y);
 
 static inline void dms_cpu_relax(void) {
 #if DMS_X86

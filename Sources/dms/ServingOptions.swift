@@ -42,7 +42,7 @@ struct ServingOptions: ParsableArguments {
 
     /// Loads the model with its adapter and checks the default policy can run.
     func load() throws -> LoadedModel {
-        let loaded = try common.loadModel()
+        let loaded = try common.loadModel(defaultActivations: .int8)
         _ = try loaded.makeCache(cacheOptions)
         return loaded
     }

@@ -155,14 +155,14 @@ func encodeWeights(_ values: [Float], rows: Int, cols: Int, type: WeightType) ->
 }
 
 func runKernelMatmul(_ pool: WorkerPool?, _ type: WeightType, _ bytes: [UInt8], rows: Int, cols: Int,
-               x: [Float], n: Int) -> [Float] {
+               x: [Float], n: Int, activations: ActivationPrecision = .float32) -> [Float] {
     var y = [Float](repeating: .nan, count: rows * n)
     bytes.withUnsafeBytes { w in
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 Kernels.matmul(pool: pool, type: type, weights: w.baseAddress!, rows: rows,
                                columns: cols, input: xp.baseAddress!, tokens: n,
-                               output: yp.baseAddress!)
+                               output: yp.baseAddress!, activations: activations)
             }
         }
     }
@@ -178,7 +178,7 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 @Suite struct KernelTests {
     @Test func isaIsReported() {
         let isa = Kernels.isa
-        #expect(isa == "avx2+fma+f16c" || isa == "scalar")
+        #expect(["avx512vnni+avx2+fma+f16c", "avx2+fma+f16c", "scalar"].contains(isa))
     }
 
     @Test func rowBytesMatchesWeightType() {
@@ -308,6 +308,84 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
                                 "\(type) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(ref)")
                     }
                 }
+            }
+        }
+    }
+
+    /// 8-bit inputs: the product of x rounded to 8 bits per 32-column block of each token, so
+    /// within |error| <= sum over blocks of d/2 * sum|W|, d = max|x_block| / 127, where they
+    /// apply (quantized weights on a CPU with VNNI), and the f32 product's bits elsewhere.
+    @Test(arguments: WeightType.allCases)
+    func int8ActivationsStayWithinTheirRoundingBound(type: WeightType) {
+        var rng = KernelTestRNG(seed: 17 + UInt64(type.blockBytes))
+        let pool = WorkerPool(threads: 2)
+        let int8Applies = type.blockSize == 32 && Kernels.isa.hasPrefix("avx512vnni")
+        var anyDifference = false
+        for (rows, cols) in [(13, 64), (40, 96), (16, 576), (35, 1536)] {
+            let (bytes, deq) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
+            for n in [1, 2, 3, 7, 16, 17, 37] {
+                // inputs of mixed magnitude, with one all-zero block
+                var x = rng.floats(n * cols, scale: 3)
+                for c in 0..<min(32, cols) { x[c] = 0 }
+                let y = runKernelMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n, activations: .int8)
+                let exact = runKernelMatmul(pool, type, bytes, rows: rows, cols: cols, x: x, n: n)
+                guard int8Applies else {
+                    #expect(kernelBitsEqual(y, exact), "\(type) \(rows)x\(cols) n=\(n) should be the f32 product")
+                    continue
+                }
+                anyDifference = anyDifference || !kernelBitsEqual(y, exact)
+                for t in 0..<n {
+                    for r in 0..<rows {
+                        // ref: exact; rounded: the product with x rounded as the kernel rounds it
+                        var ref = 0.0, mag = 0.0, bound = 0.0, rounded = 0.0, roundedMag = 0.0
+                        for g in 0..<(cols / 32) {
+                            let block = (t * cols + 32 * g)..<(t * cols + 32 * g + 32)
+                            let amax = x[block].reduce(Float(0)) { max($0, abs($1)) }
+                            let inverse: Float = amax > 0 ? 127 / amax : 0
+                            var wsum = 0.0
+                            for c in (32 * g)..<(32 * g + 32) {
+                                let w = deq[r * cols + c], xc = x[t * cols + c]
+                                ref += w * Double(xc)
+                                mag += abs(w * Double(xc))
+                                wsum += abs(w)
+                                let q = min(max((xc * inverse).rounded(.toNearestOrEven), -127), 127)
+                                rounded += w * Double(amax / 127) * Double(q)
+                                roundedMag += abs(w * Double(amax / 127) * Double(q))
+                            }
+                            bound += Double(amax) / 127 / 2 * wsum
+                        }
+                        let got = Double(y[t * rows + r])
+                        #expect(abs(got - rounded) <= 1e-5 * roundedMag + 1e-6,
+                                "\(type) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(rounded)")
+                        #expect(abs(got - ref) <= bound * 1.001 + 1e-5 * mag + 1e-6,
+                                "\(type) \(rows)x\(cols) n=\(n) t=\(t) r=\(r): \(got) vs \(ref) (bound \(bound))")
+                    }
+                }
+            }
+        }
+        if int8Applies { #expect(anyDifference, "the 8-bit path did not run") }
+    }
+
+    /// With 8-bit inputs a token's results are the same bits alone, in any batch, on any number
+    /// of threads.
+    @Test(arguments: [WeightType.q8_0, .q4_0, .q4_1])
+    func int8ActivationsAreIndependentOfBatchAndThreads(type: WeightType) {
+        var rng = KernelTestRNG(seed: 23)
+        let (rows, cols) = (77, 576)
+        let (bytes, _) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
+        for n in [2, 9, 16, 40] {
+            let x = rng.floats(n * cols)
+            let base = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n, activations: .int8)
+            for threads in [2, 3] {
+                let y = runKernelMatmul(WorkerPool(threads: threads), type, bytes, rows: rows, cols: cols, x: x, n: n,
+                                        activations: .int8)
+                #expect(kernelBitsEqual(y, base), "\(type) n=\(n) threads=\(threads)")
+            }
+            guard Kernels.isa.hasPrefix("avx512vnni") else { continue }
+            for t in [0, n / 2, n - 1] {
+                let alone = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols,
+                                            x: Array(x[(t * cols)..<((t + 1) * cols)]), n: 1, activations: .int8)
+                #expect(kernelBitsEqual(alone, Array(base[(t * rows)..<((t + 1) * rows)])), "\(type) n=\(n) token \(t)")
             }
         }
     }

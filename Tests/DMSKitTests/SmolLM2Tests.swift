@@ -56,4 +56,41 @@ struct SmolLM2Tests {
         let result = try session.generate(prompt: ids, options: GenerationOptions(maxTokens: 40, sampling: .greedy))
         #expect(result.tokens == c.generatedIDs, "\(c.name): \(loaded.tokenizer.decode(result.tokens))")
     }
+
+    /// 8-bit inputs (as serving runs) keep the model's next-token distributions: the prompts are
+    /// read in chunks of 16 tokens both ways.
+    @Test func int8ActivationsKeepTheNextTokenDistributions() throws {
+        let loaded = try #require(Self.model)
+        let ids = Self.cases.flatMap(\.promptIDs)
+        let vocab = loaded.configuration.vocabularySize
+        func logits(_ precision: ActivationPrecision) throws -> [Float] {
+            loaded.model.activationPrecision = precision
+            defer { loaded.model.activationPrecision = .float32 }
+            let cache = loaded.makeCache(precision: .f32)
+            return try stride(from: 0, to: ids.count, by: 16).flatMap { start in
+                try loaded.model.forward(Array(ids[start..<min(start + 16, ids.count)]), cache: cache,
+                                         phase: .prefill, logits: .all)
+            }
+        }
+        let exact = try logits(.float32), int8 = try logits(.int8)
+        #expect(exact.count == ids.count * vocab && int8.count == exact.count)
+        var kl = 0.0, agree = 0
+        for row in 0..<ids.count {
+            let p = Self.logProbabilities(exact[(row * vocab)..<((row + 1) * vocab)])
+            let q = Self.logProbabilities(int8[(row * vocab)..<((row + 1) * vocab)])
+            kl += zip(p, q).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
+            agree += p.indices.max { p[$0] < p[$1] } == q.indices.max { q[$0] < q[$1] } ? 1 : 0
+        }
+        let meanKL = kl / Double(ids.count), agreement = Double(agree) / Double(ids.count)
+        print("int8 activations over \(ids.count) positions: KL \(meanKL) nats/token, top-1 agreement \(agreement)")
+        if Kernels.isa.hasPrefix("avx512vnni") { #expect(meanKL > 0, "the 8-bit path did not run") }
+        #expect(meanKL < 0.01)
+        #expect(agreement >= 0.95)
+    }
+
+    static func logProbabilities(_ logits: ArraySlice<Float>) -> [Double] {
+        let top = Double(logits.max()!)
+        let logSum = log(logits.reduce(0.0) { $0 + exp(Double($1) - top) }) + top
+        return logits.map { Double($0) - logSum }
+    }
 }

@@ -6,8 +6,8 @@ import CDMSKernels
 /// Row kernels are single-threaded; `matmul` splits its work over `pool` (nil = calling thread
 /// only) and gives the same bits for every thread count.
 public enum Kernels {
-    /// The vector path chosen at run time: "avx2+fma+f16c" or "scalar"
-    /// (`DMS_KERNELS_ISA=scalar` in the environment forces the portable path).
+    /// The vector path chosen at run time: "avx512vnni+avx2+fma+f16c", "avx2+fma+f16c" or
+    /// "scalar" (`DMS_KERNELS_ISA=avx2` or `=scalar` in the environment caps it).
     @inlinable public static var isa: String { String(cString: dms_kernels_isa()) }
 
     /// Bytes of one row of `columns` elements in `type`.
@@ -19,13 +19,21 @@ public enum Kernels {
 
     /// `output[t][r] = Σ_c W[r][c] · input[t][c]` for `t < tokens`, `r < rows`.
     /// `weights` holds `rows` rows of `columns` elements encoded as `type` (GGML layout);
-    /// `input` is `[tokens][columns]`, `output` is `[tokens][rows]`.
+    /// `input` is `[tokens][columns]`, `output` is `[tokens][rows]`. With `activations: .int8`,
+    /// the inputs may be rounded to 8 bits (see ``ActivationPrecision``).
     @inlinable public static func matmul(
         pool: WorkerPool?, type: WeightType, weights: UnsafeRawPointer, rows: Int, columns: Int,
-        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>
+        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>,
+        activations: ActivationPrecision = .float32
     ) {
-        dms_matmul(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input,
-                   Int64(tokens), output)
+        switch activations {
+        case .float32:
+            dms_matmul(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input,
+                       Int64(tokens), output)
+        case .int8:
+            dms_matmul_int8(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input,
+                            Int64(tokens), output)
+        }
     }
 
     /// Dequantizes one row of `columns` elements of `type` to f32.

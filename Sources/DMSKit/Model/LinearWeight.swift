@@ -20,9 +20,10 @@ public struct LinearWeight: @unchecked Sendable {
 
     /// `output[t] = W · input[t]` for `tokens` rows of `input`.
     @inlinable
-    public func apply(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>, pool: WorkerPool?) {
+    public func apply(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>, pool: WorkerPool?,
+                      activations: ActivationPrecision = .float32) {
         Kernels.matmul(pool: pool, type: tensor.type, weights: tensor.data, rows: rows, columns: columns,
-                       input: input, tokens: tokens, output: output)
+                       input: input, tokens: tokens, output: output, activations: activations)
     }
 
     /// Row `index` as f32 values (an embedding lookup).

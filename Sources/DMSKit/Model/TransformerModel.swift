@@ -13,6 +13,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     /// LoRA updates trained with a DMS adapter; applied when the cache is a DMS cache (the
     /// retrofitted model), so a full cache still runs the base model.
     public var lowRank: LowRankAdapter?
+    /// How the weight products take their input rows: `.int8` is several times faster on CPUs
+    /// with 8-bit dot products, at the cost of rounding the inputs (see ``ActivationPrecision``).
+    public var activationPrecision: ActivationPrecision = .float32
 
     private let residual = ScratchBuffer()
     private let normed = ScratchBuffer()
@@ -124,9 +127,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 hasDecisions = evictionSource != nil
             }
             rmsNormRows(x, weight: layer.attentionNorm, into: h, rows: n, width: hidden)
-            layer.query.apply(h, tokens: n, into: q, pool: workers)
-            layer.key.apply(h, tokens: n, into: k, pool: workers)
-            layer.value.apply(h, tokens: n, into: v, pool: workers)
+            layer.query.apply(h, tokens: n, into: q, pool: workers, activations: activationPrecision)
+            layer.key.apply(h, tokens: n, into: k, pool: workers, activations: activationPrecision)
+            layer.value.apply(h, tokens: n, into: v, pool: workers, activations: activationPrecision)
             if let lowRank, let lowRankSpace {
                 let updates = lowRank.layers[layerIndex]
                 for run in lowRankRuns {
@@ -159,7 +162,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 }
                 if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
             }
-            layer.output.apply(attn, tokens: n, into: h, pool: workers)
+            layer.output.apply(attn, tokens: n, into: h, pool: workers, activations: activationPrecision)
             if let lowRank, let lowRankSpace {
                 for run in lowRankRuns {
                     lowRank.layers[layerIndex].output.accumulate(attn + run.lowerBound * qWidth, tokens: run.count,
@@ -170,10 +173,10 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             Kernels.add(x, h, count: n * hidden)
 
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
-            layer.gate.apply(h, tokens: n, into: g, pool: workers)
-            layer.up.apply(h, tokens: n, into: u, pool: workers)
+            layer.gate.apply(h, tokens: n, into: g, pool: workers, activations: activationPrecision)
+            layer.up.apply(h, tokens: n, into: u, pool: workers, activations: activationPrecision)
             Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
-            layer.down.apply(g, tokens: n, into: h, pool: workers)
+            layer.down.apply(g, tokens: n, into: h, pool: workers, activations: activationPrecision)
             Kernels.add(x, h, count: n * hidden)
         }
         for segment in segments { segment.cache.advance(by: segment.tokens.count) }
@@ -213,7 +216,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private func projectToVocabulary(_ hidden: UnsafePointer<Float>, rows: Int) -> [Float] {
         let vocabulary = configuration.vocabularySize
         return [Float](unsafeUninitializedCapacity: rows * vocabulary) { buffer, initialized in
-            weights.output.apply(hidden, tokens: rows, into: buffer.baseAddress!, pool: workers)
+            weights.output.apply(hidden, tokens: rows, into: buffer.baseAddress!, pool: workers, activations: activationPrecision)
             initialized = rows * vocabulary
         }
     }
