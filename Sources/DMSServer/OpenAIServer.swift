@@ -18,6 +18,8 @@ public struct OpenAIServer: Sendable {
     public let configuration: ServerConfiguration
     /// When the server started, for the model list's `created`.
     private let started = Int(Date().timeIntervalSince1970)
+    /// Requests answered, by route and status, for `/metrics`.
+    private let requests = HTTPRequestCounter()
 
     public init(scheduler: BatchScheduler, configuration: ServerConfiguration) {
         self.scheduler = scheduler
@@ -63,6 +65,7 @@ public struct OpenAIServer: Sendable {
     /// The routes, behind the middleware that turns every error into an OpenAI error object.
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestCountingMiddleware(counter: requests))
         router.add(middleware: OpenAIErrorMiddleware(maxRequestBytes: configuration.maxRequestBytes))
         let completions = CompletionEndpoint(scheduler: scheduler, configuration: configuration)
         router.post("/v1/chat/completions") { request, _ in try await completions.chatCompletion(request) }
@@ -78,7 +81,7 @@ public struct OpenAIServer: Sendable {
         router.get("/health") { _, _ in try Response.json(["status": "ok"]) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: SchedulerMetrics.prometheusContentType],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: scheduler.metrics().prometheusText)))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: scheduler.metrics().prometheusText + requests.prometheusText)))
         }
         return router
     }

@@ -14,12 +14,13 @@ struct APIErrorTests {
     }
 
     @Test func mapsSchedulerErrorsToStatusesAndCodes() {
-        let tooLong = APIError(SchedulerError.promptTooLong(tokens: 9000, contextLength: 8192))
-        #expect(tooLong.status == .badRequest && tooLong.code == "context_length_exceeded")
-        #expect(APIError(SchedulerError.exceedsKVBudget(pagesNeeded: 10, pageLimit: 4)).status == .badRequest)
-        #expect(APIError(SchedulerError.invalidRequest("no budget")).status == .badRequest)
-        #expect(APIError(SchedulerError.shuttingDown).status == .serviceUnavailable)
-        #expect(APIError(SchedulerError.engineFailure("boom")).status == .internalServerError)
+        let tooLong = APIError(SchedulerError.promptTooLong(tokens: 9000, contextLength: 8192), promptParameter: "messages")
+        #expect(tooLong.status == .badRequest && tooLong.code == "context_length_exceeded" && tooLong.param == "messages")
+        let overBudget = APIError(SchedulerError.exceedsKVBudget(pagesNeeded: 10, pageLimit: 4), promptParameter: "prompt")
+        #expect(overBudget.status == .badRequest && overBudget.param == "prompt")
+        #expect(APIError(SchedulerError.invalidRequest("no budget"), promptParameter: "prompt").status == .badRequest)
+        #expect(APIError(SchedulerError.shuttingDown, promptParameter: "prompt").status == .serviceUnavailable)
+        #expect(APIError(SchedulerError.engineFailure("boom"), promptParameter: "prompt").status == .internalServerError)
     }
 
     @Test func namesTheUnknownModel() {

@@ -77,6 +77,10 @@ struct ServerEndToEndTests {
             let tooLong = try await server.post("v1/completions", ["model": TestServer.modelID, "prompt": long])
             #expect(tooLong.status == 400)
             #expect((tooLong.json["error"] as? [String: Any])?["code"] as? String == "context_length_exceeded")
+            #expect((tooLong.json["error"] as? [String: Any])?["param"] as? String == "prompt")
+            let tooLongChat = try await server.post("v1/chat/completions", chat.merging(["messages": [["role": "user", "content": long]]]) { $1 })
+            #expect(tooLongChat.status == 400)
+            #expect((tooLongChat.json["error"] as? [String: Any])?["param"] as? String == "messages")
             let badN = try await server.post("v1/chat/completions", chat.merging(["n": 0]) { $1 })
             #expect(badN.status == 400 && (badN.json["error"] as? [String: Any])?["param"] as? String == "n")
             let huge = try await server.call("POST", "v1/completions", body: Data(count: 5 << 20))
@@ -102,6 +106,15 @@ struct ServerEndToEndTests {
             let metrics = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
             #expect(metrics.contains("dms_sequences_total{outcome=\"finished\"} 1\n"))
             #expect(metrics.contains("dms_kv_budget_bytes 4194304\n"))
+            // requests by route and status; an unknown model id counts under its route's pattern
+            #expect(metrics.contains("dms_http_requests_total{route=\"/v1/models/{id}\",status=\"404\"} 1\n"))
+            #expect(metrics.contains("dms_http_requests_total{route=\"/v1/models/{id}\",status=\"200\"} 1\n"))
+            #expect(metrics.contains("dms_http_requests_total{route=\"/health\",status=\"200\"} 1\n"))
+            #expect(metrics.contains("dms_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1\n"))
+            _ = try await server.call("GET", "v1/engines")
+            let later = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
+            #expect(later.contains("dms_http_requests_total{route=\"other\",status=\"404\"} 1\n"))
+            #expect(later.contains("dms_http_requests_total{route=\"/metrics\",status=\"200\"} 1\n"))
         }
     }
 
@@ -111,14 +124,23 @@ struct ServerEndToEndTests {
             let body = chat.merging(["stream": true, "n": 16, "max_tokens": 240]) { $1 }
             try server.hangUpAfterFirstBytes("POST", "v1/chat/completions",
                                              body: try JSONSerialization.data(withJSONObject: body))
-            var cancelled = 0
-            for _ in 0..<100 where cancelled == 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                let metrics = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
-                let line = metrics.split(separator: "\n").first { $0.hasPrefix("dms_sequences_total{outcome=\"cancelled\"}") }
-                cancelled = Int(line?.split(separator: " ").last ?? "") ?? 0
+            func sample(_ metrics: String, _ name: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") }
             }
+            var metrics = ""
+            for _ in 0..<250 {
+                try await Task.sleep(for: .milliseconds(20))
+                metrics = String(decoding: try await server.call("GET", "metrics").body, as: UTF8.self)
+                if sample(metrics, "dms_sequences_active") == 0 && sample(metrics, "dms_sequences_queued") == 0 { break }
+            }
+            // every choice ended, at least one by the hang-up, and every page went back to the pool
+            let cancelled = sample(metrics, "dms_sequences_total{outcome=\"cancelled\"}") ?? 0
+            let finished = sample(metrics, "dms_sequences_total{outcome=\"finished\"}") ?? 0
             #expect(cancelled >= 1)
+            #expect(cancelled + finished == 16)
+            #expect(sample(metrics, "dms_sequences_active") == 0)
+            #expect(sample(metrics, "dms_kv_bytes_in_use") == 0)
             #expect(try await server.post("v1/chat/completions", chat).status == 200)
         }
     }

@@ -15,6 +15,7 @@ import random
 import sys
 import threading
 import time
+import concurrent.futures
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -139,7 +140,7 @@ class Load:
                 remaining = deadline - time.monotonic()
                 try:
                     future.result(timeout=max(remaining, 0.001))
-                except TimeoutError:
+                except (TimeoutError, concurrent.futures.TimeoutError):  # distinct before Python 3.11
                     self.problem(f"not finished within {self.args.deadline} s")
                     pool.shutdown(wait=False, cancel_futures=True)
                     break

@@ -5,6 +5,7 @@ enum ChatFormat: CompletionFormat {
     static let object = "chat.completion"
     static let chunkObject = "chat.completion.chunk"
     static let idPrefix = "chatcmpl-"
+    static let promptParameter = "messages"
 
     struct Message: Encodable, Sendable {
         var role = "assistant"

@@ -11,6 +11,8 @@ protocol CompletionFormat {
     static var chunkObject: String { get }
     /// How response ids begin (`chatcmpl-`, `cmpl-`).
     static var idPrefix: String { get }
+    /// The request field holding the prompt (`messages`, `prompt`), named by prompt errors.
+    static var promptParameter: String { get }
 
     static func choice(_ completed: CompletedChoice) -> Choice
     /// The chunk that opens choice `index`'s stream, if the dialect has one (chat sends the role).

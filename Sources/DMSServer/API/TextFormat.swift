@@ -5,6 +5,7 @@ enum TextFormat: CompletionFormat {
     static let object = "text_completion"
     static let chunkObject = "text_completion"
     static let idPrefix = "cmpl-"
+    static let promptParameter = "prompt"
 
     struct Choice: Encodable, Sendable {
         var text: String

@@ -14,7 +14,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch let error as SchedulerError {
-            throw APIError(error)
+            throw APIError(error, promptParameter: request.uri.path.hasSuffix("/chat/completions") ? "messages" : "prompt")
         } catch let error as HTTPResponseError {
             throw translate(error, request)
         } catch {

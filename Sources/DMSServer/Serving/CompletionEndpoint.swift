@@ -59,7 +59,7 @@ struct CompletionEndpoint: Sendable {
     private func respond<Format: CompletionFormat>(_ format: Format.Type, to request: Request, prompt tokens: [Int],
                                                    parameters: GenerationParameters) async throws -> Response {
         let model = scheduler.model
-        let sequences = try submit(try parameters.sequenceRequests(
+        let sequences = try submit(Format.self, try parameters.sequenceRequests(
             prompt: tokens, contextLength: model.configuration.contextLength,
             cacheOptions: scheduler.configuration.cacheOptions))
         let header = CompletionObject<Format.Choice>(
@@ -76,7 +76,7 @@ struct CompletionEndpoint: Sendable {
                                 try await writer.finish(nil)
                             })
         }
-        let choices = try await request.cancellingOnDisconnect(sequences) { try await Self.collect(sequences) }
+        let choices = try await request.cancellingOnDisconnect(sequences) { try await Self.collect(Format.self, sequences) }
         var response = header
         response.choices = choices.map(Format.choice)
         response.usage = Usage(promptTokens: tokens.count,
@@ -88,17 +88,18 @@ struct CompletionEndpoint: Sendable {
 
     /// Submits every choice's sequence, or none: a refused one cancels those already queued.
     /// The request's choices, which share its prompt: it is read once.
-    private func submit(_ requests: [SequenceRequest]) throws -> [ScheduledSequence] {
+    private func submit<Format: CompletionFormat>(_ format: Format.Type, _ requests: [SequenceRequest]) throws -> [ScheduledSequence] {
         do {
             return try scheduler.submit(choices: requests)
-        } catch {
-            throw (error as? SchedulerError).map(APIError.init) ?? error
+        } catch let error as SchedulerError {
+            throw APIError(error, promptParameter: Format.promptParameter)
         }
     }
 
     /// Waits for every sequence and gathers its text; throws `CancellationError` when one ended
     /// without finishing (cancelled because the client left).
-    private static func collect(_ sequences: [ScheduledSequence]) async throws -> [CompletedChoice] {
+    private static func collect<Format: CompletionFormat>(_ format: Format.Type,
+                                                          _ sequences: [ScheduledSequence]) async throws -> [CompletedChoice] {
         var texts = Array(repeating: "", count: sequences.count)
         var summaries: [SequenceSummary?] = Array(repeating: nil, count: sequences.count)
         do {
@@ -110,7 +111,7 @@ struct CompletionEndpoint: Sendable {
             }
         } catch let error as SchedulerError {
             sequences.cancelAll()
-            throw APIError(error)
+            throw APIError(error, promptParameter: Format.promptParameter)
         }
         return try summaries.enumerated().map { index, summary in
             guard let summary else { throw CancellationError() }

@@ -33,7 +33,7 @@ struct CompletionStream<Format: CompletionFormat>: Sendable {
             }
         } catch let error as SchedulerError {
             sequences.cancelAll()
-            try await writer.write(ServerSentEvents.event(APIError(error)))
+            try await writer.write(ServerSentEvents.event(APIError(error, promptParameter: Format.promptParameter)))
             return
         }
         // A sequence that ended unfinished was cancelled: the client has gone.
