@@ -12,6 +12,8 @@ public struct EvaluationConfiguration: Sendable, Equatable {
     public var policies: [KVCacheOptions.Policy] = [.full, .dms, .streaming, .tova, .h2o]
     /// The ratios of the budget-based policies (full and dms ignore them).
     public var ratios: RatioSelection = .matchDMS
+    /// How each ratio becomes a baseline's budget: `seen / R` all along, or a fixed `length / R`.
+    public var baselineBudget: BaselineBudget = .proportional
     /// Cut points for greedy agreement (`kl` task only; 0 turns continuations off).
     public var continuations = 4
     /// Tokens the full cache generates greedily after each cut point.

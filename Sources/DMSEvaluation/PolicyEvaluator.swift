@@ -81,6 +81,7 @@ public final class PolicyEvaluator {
         }
         let started = DispatchTime.now()
         let base = configuration.baseOptions
+        let fixedLength = configuration.baselineBudget == .fixed ? configuration.length : nil
         let withReference = configuration.task == .kl
         let listed = configuration.policies
         // In the kl task the full cache's row is the reference's own.
@@ -92,7 +93,9 @@ public final class PolicyEvaluator {
         var secondPassPolicies: [KVCacheOptions.Policy] = []
         switch configuration.ratios {
         case .fixed(let ratios):
-            firstPass += baselines.flatMap { policy in ratios.map { PolicyUnderTest(policy: policy, ratio: $0, baseOptions: base) } }
+            firstPass += baselines.flatMap { policy in
+                ratios.map { PolicyUnderTest(policy: policy, ratio: $0, baseOptions: base, fixedLength: fixedLength) }
+            }
         case .matchDMS:
             secondPassPolicies = baselines
         }
@@ -112,7 +115,9 @@ public final class PolicyEvaluator {
                 throw EvaluationError.invalidSetting("--ratios match needs the dms policy")
             }
             matchedRatio = statistics.compressionRatio
-            let secondPass = secondPassPolicies.map { PolicyUnderTest(policy: $0, ratio: statistics.compressionRatio, baseOptions: base) }
+            let secondPass = secondPassPolicies.map {
+                PolicyUnderTest(policy: $0, ratio: statistics.compressionRatio, baseOptions: base, fixedLength: fixedLength)
+            }
             runs += try runPass(secondPass, tokens: tokens, withReference: withReference, continuations: &continuations,
                                 tracker: tracker).filter { !$0.isReference }
         }
@@ -217,6 +222,7 @@ public final class PolicyEvaluator {
         let metrics = run.metrics
         return PolicyEvaluation(
             policy: run.policy.policy.rawValue, requestedRatio: run.policy.requestedRatio,
+            budget: run.policy.budgetStyle?.rawValue,
             feeding: run.policy.feeding == .chunked ? "chunked" : "one_token_at_a_time",
             tokens: tokens, scoredPositions: metrics.positions, compressionRatio: statistics.compressionRatio,
             klDivergence: metrics.meanKLDivergence, meanNegativeLogLikelihood: metrics.meanNegativeLogLikelihood,

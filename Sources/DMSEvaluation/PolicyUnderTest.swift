@@ -16,22 +16,29 @@ public struct PolicyUnderTest: Sendable, Equatable {
 
     /// The eviction policy.
     public var policy: KVCacheOptions.Policy
-    /// The compression ratio the budget was set to (`KVBudget.ratio`); nil for full and dms.
+    /// The compression ratio the budget was set to; nil for full and dms.
     public var requestedRatio: Double?
+    /// How the ratio became a budget; nil for full and dms.
+    public var budgetStyle: BaselineBudget?
     /// Options the cache is built from (precision, DMS window and threshold, budget, sinks, ...).
     public var cacheOptions: KVCacheOptions
 
-    /// `policy` under `baseOptions`, with a `ratio` budget for the budget-based policies.
-    public init(policy: KVCacheOptions.Policy, ratio: Double? = nil, baseOptions: KVCacheOptions = KVCacheOptions()) {
+    /// `policy` under `baseOptions`, with a budget of `ratio` for the budget-based policies:
+    /// `seen / ratio` tokens at every position, or with `fixedLength` a fixed `fixedLength / ratio`.
+    public init(policy: KVCacheOptions.Policy, ratio: Double? = nil, baseOptions: KVCacheOptions = KVCacheOptions(),
+                fixedLength: Int? = nil) {
         self.policy = policy
         var options = baseOptions
         options.policy = policy
         if policy.needsBudget, let ratio {
-            options.budget = .ratio(ratio)
+            let style: BaselineBudget = fixedLength == nil ? .proportional : .fixed
+            options.budget = style.budget(ratio: ratio, length: fixedLength ?? 0)
             requestedRatio = ratio
+            budgetStyle = style
         } else {
             options.budget = policy.needsBudget ? baseOptions.budget : nil
             requestedRatio = nil
+            budgetStyle = nil
         }
         cacheOptions = options
     }
@@ -39,8 +46,10 @@ public struct PolicyUnderTest: Sendable, Equatable {
     /// Chunks for full and dms, one token at a time for the budget-based policies.
     public var feeding: Feeding { policy.needsBudget ? .oneTokenAtATime : .chunked }
 
-    /// The policy's name, with the requested ratio for the baselines (`streaming@4.00x`).
+    /// The policy's name, with the requested ratio for the baselines (`streaming@4.00x`, or
+    /// `streaming@4.00x fixed` for a fixed budget).
     public var label: String {
-        requestedRatio.map { "\(policy.rawValue)@\(String(format: "%.2f", $0))x" } ?? policy.rawValue
+        guard let requestedRatio else { return policy.rawValue }
+        return "\(policy.rawValue)@\(String(format: "%.2f", requestedRatio))x" + (budgetStyle == .fixed ? " fixed" : "")
     }
 }

@@ -89,6 +89,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Baselines' compression ratios: match (the ratio dms reaches; kl and perplexity only) or a comma-separated list, each > 1 (default: match, or 2,4,8 for passkey, variable-tracking and latency).")
     var ratios: String?
 
+    @Option(help: "How a baseline's ratio R becomes its budget in kl and perplexity: proportional (keep seen/R tokens at every position) or fixed (keep length/R tokens from the start: the peak memory of a cache reaching R at the end).")
+    var baselineBudget: BaselineBudget = .proportional
+
     @Option(help: "Greedy continuations at cut points in the second half (0: none; the last cut is the end; default 4, 1 with --quick).")
     var continuations: Int?
 
@@ -148,6 +151,7 @@ struct EvalCommand: ParsableCommand {
         configuration.length = length
         configuration.policies = try Self.parsePolicies(policies)
         configuration.ratios = try resolvedRatios
+        configuration.baselineBudget = baselineBudget
         configuration.continuations = continuations ?? (quick ? 1 : 4)
         configuration.continuationLength = continuationLength
         configuration.chunk = modelOptions.prefillChunk
@@ -217,6 +221,9 @@ struct EvalCommand: ParsableCommand {
             let lengths = try resolvedLengths
             if task.generates {
                 guard (samples ?? 1) >= 1 else { throw ValidationError("--samples must be ≥ 1") }
+                guard baselineBudget == .proportional else {
+                    throw ValidationError("--baseline-budget fixed applies to --task kl and perplexity (one sequence length)")
+                }
                 _ = try Self.parsePolicies(policies)
                 _ = try taskRatios
             } else {
@@ -272,3 +279,4 @@ struct EvalCommand: ParsableCommand {
 }
 
 extension EvaluationTask: ExpressibleByArgument {}
+extension BaselineBudget: ExpressibleByArgument {}

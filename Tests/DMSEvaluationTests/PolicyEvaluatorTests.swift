@@ -110,6 +110,27 @@ struct PolicyEvaluatorTests {
         }
     }
 
+    @Test("a fixed baseline budget keeps length/R tokens from the start: the same end and peak, more reads")
+    func fixedBaselineBudget() throws {
+        let model = try EvaluationFixtures.dmsModel()
+        let tokens = EvaluationFixtures.tokens(128, vocabulary: model.configuration.vocabularySize, seed: 5)
+        var rows: [BaselineBudget: PolicyEvaluation] = [:]
+        for budget in BaselineBudget.allCases {
+            var configuration = Self.configuration([.streaming], length: 128, ratios: .fixed([4]), continuations: 0)
+            configuration.baselineBudget = budget
+            rows[budget] = try PolicyEvaluator(model: model, configuration: configuration).evaluate(tokens).policies[0]
+        }
+        let proportional = try #require(rows[.proportional]), fixed = try #require(rows[.fixed])
+        #expect(proportional.budget == "proportional" && fixed.budget == "fixed")
+        #expect(fixed.requestedRatio == 4 && abs(fixed.compressionRatio - 4) < 0.01)
+        #expect(fixed.peakTokens == proportional.peakTokens)
+        // The first 32 positions read everything before them, later ones the 32 kept and their own.
+        let g = KVCacheGeometry(model.configuration)
+        #expect(fixed.tokenReads == g.layerCount * g.kvHeadCount * ((1...32).reduce(0, +) + 96 * 33))
+        #expect(fixed.tokenReads > proportional.tokenReads)
+        #expect(fixed.record(task: .kl, length: 128).setting == "ratio 4, fixed budget")
+    }
+
     @Test("the perplexity task: no reference, no KL, full's perplexity equals dms score's")
     func perplexityTask() throws {
         let model = try EvaluationFixtures.dmsModel()
