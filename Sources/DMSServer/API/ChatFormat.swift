@@ -35,20 +35,12 @@ enum ChatFormat: CompletionFormat {
     struct ChunkChoice: Encodable, Sendable {
         var index: Int
         var delta: Delta
-        var finishReason: String?
+        var logprobs = JSONNull()
+        @NullWhenAbsent var finishReason: String?
 
         private enum CodingKeys: String, CodingKey {
             case index, delta, logprobs
             case finishReason = "finish_reason"
-        }
-
-        /// Writes `logprobs` and an absent `finish_reason` as `null`, as OpenAI does.
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(index, forKey: .index)
-            try container.encode(delta, forKey: .delta)
-            try container.encodeNil(forKey: .logprobs)
-            try container.encode(finishReason, forKey: .finishReason)
         }
     }
 
@@ -58,7 +50,7 @@ enum ChatFormat: CompletionFormat {
     }
 
     static func openingChunk(index: Int) -> ChunkChoice? {
-        ChunkChoice(index: index, delta: Delta(role: "assistant", content: ""))
+        ChunkChoice(index: index, delta: Delta(role: "assistant", content: ""), finishReason: nil)
     }
 
     static func chunk(index: Int, text: String, finishReason: FinishReason?) -> ChunkChoice {

@@ -24,20 +24,12 @@ enum TextFormat: CompletionFormat {
     struct ChunkChoice: Encodable, Sendable {
         var text: String
         var index: Int
-        var finishReason: String?
+        var logprobs = JSONNull()
+        @NullWhenAbsent var finishReason: String?
 
         private enum CodingKeys: String, CodingKey {
             case text, index, logprobs
             case finishReason = "finish_reason"
-        }
-
-        /// Writes `logprobs` and an absent `finish_reason` as `null`, as OpenAI does.
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(text, forKey: .text)
-            try container.encode(index, forKey: .index)
-            try container.encodeNil(forKey: .logprobs)
-            try container.encode(finishReason, forKey: .finishReason)
         }
     }
 
