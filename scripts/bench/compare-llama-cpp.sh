@@ -3,6 +3,7 @@
 # Markdown table of tokens/s and ratios (ours / llama.cpp) for BENCHMARKS.md.
 # llama.cpp comes from PyPI's llama-cpp-python, built into a throwaway venv in the cache.
 #   scripts/bench/compare-llama-cpp.sh [MODEL.gguf] [THREADS]
+# DMS_BENCH_ARGS adds arguments to every `dms bench` (e.g. "--activations int8").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model="${1:-$(scripts/fetch-model.sh)}"
@@ -26,7 +27,7 @@ configs=(
   "tg64 @ d8000, DMS synthetic F=0.875 w=64|--prompt-tokens 0 --gen-tokens 64 --depth 8000 $dms_synthetic|--prompt-tokens 0 --gen-tokens 64 --depth 8000"
 )
 
-echo "model: $(basename "$model"), threads: $threads, repetitions: $reps, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "model: $(basename "$model"), threads: $threads, repetitions: $reps, dms bench args: ${DMS_BENCH_ARGS:-none}, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo
 echo "| test | dms tokens/s | llama.cpp tokens/s | ratio | dms KV compression | dms peak KV MiB |"
@@ -34,7 +35,7 @@ echo "|---|---:|---:|---:|---:|---:|"
 for config in "${configs[@]}"; do
   IFS='|' read -r name ours theirs <<< "$config"
   peer=$("$venv/bin/python" scripts/bench/llama_cpp_peer.py --model "$model" --threads "$threads" --repetitions "$reps" $theirs)
-  mine=$($dms bench --model "$model" --threads "$threads" --repetitions "$reps" --json $ours)
+  mine=$($dms bench --model "$model" --threads "$threads" --repetitions "$reps" --json $ours ${DMS_BENCH_ARGS:-})
   python3 - "$name" "$mine" "$peer" <<'PY'
 import json, sys
 name, mine, peer = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
