@@ -11,13 +11,7 @@
 # also the snapshots adapter.cr2.2.safetensors and adapter.cr4.5.safetensors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${DMS_CACHE:-$HOME/.cache/swift-dms}"
-out="${1:-$cache/runs/smollm2}"
-model="$(scripts/fetch-model.sh)"
-text="$(scripts/fetch-text.sh)"
-swift build -c release --product dms >&2
-dms=.build/release/dms
-mkdir -p "$out"
+RUN_NAME=smollm2 source scripts/retrofit-setup.sh
 resume=()
 [ -f "$out/adapter.safetensors.checkpoint" ] && resume=(--resume)
 if [ "${LORA_RANK:-8}" = 0 ]; then

@@ -15,7 +15,8 @@ struct ShippedAdapterTests {
         return Array(loaded.tokenizer.encode(readme, addSpecialTokens: false).prefix(1536))
     }
 
-    @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors", "dms-lora-adapter-ft2048.safetensors"])
+    @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors", "dms-lora-adapter-ft2048.safetensors",
+                      "dms-lora-adapter-ft4096.safetensors"])
     func evictsKeepsSinksAndStaysClose(file: String) throws {
         let loaded = try LoadedModel(path: TestResources.smolLM2Path)
         try loaded.attachAdapter(path: Self.directory.appendingPathComponent(file).path)

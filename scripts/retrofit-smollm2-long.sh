@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Reproduces the shipped adapters trained on longer sequences, from dms-lora-adapter.safetensors
+# (--init), and evaluates each on the 4096 held-out tokens against the baselines at its ratio,
+# with seen/R budgets (eval-*.json) and with fixed length/R budgets (eval-*-fixed.json):
+#   dms-lora-adapter-ft2048  stage 1: 60 steps of 2048 tokens at a training-time ratio of 9,
+#                            stage 2: 30 more at 9.6 (lr 2e-4, seeds 2 and 3)
+#   dms-lora-adapter-ft4096  stage 3: 20 steps of 4096 tokens at 9.6 (lr 1e-4, seed 4)
+#
+#   scripts/retrofit-smollm2-long.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2-long, outside the repo)
+#
+# About 65 minutes of training for the 2048-token stages and 35 for the 4096-token one, on 2
+# cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
+# skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN_NAME=smollm2-long source scripts/retrofit-setup.sh
+# stage OUT INIT SEQ_LEN STEPS RATIO LR SEED
+stage() {
+  local adapter="$out/$1.safetensors"
+  [ -f "$adapter" ] && [ ! -f "$adapter.checkpoint" ] && return 0
+  local resume=()
+  [ -f "$adapter.checkpoint" ] && resume=(--resume)
+  $dms retrofit --model "$model" --data "$text/train/debian-reference.txt" "$text/train/licenses.txt" \
+    --out "$adapter" --init "$2" --seq-len "$3" --window 64 --sinks 4 --steps "$4" --hold-steps $(($4 - 1)) \
+    --target-cr "$5" --final-cr "$5" --lr "$6" --seed "$7" --lora-rank 8 --lora-alpha 16 "${resume[@]}"
+}
+# evaluate ADAPTER NAME: both budget styles of the baselines
+evaluate() {
+  for budget in proportional fixed; do
+    local suffix=""
+    [ "$budget" = fixed ] && suffix="-fixed"
+    $dms eval --model "$model" --adapter "$1" --text "$text/heldout/python-tutorial.txt" --length 4096 \
+      --policies full,dms,streaming,tova,h2o --ratios match --baseline-budget "$budget" --continuations 2 \
+      --json > "$out/eval-$2$suffix.json"
+  done
+}
+stage stage1 adapters/smollm2-135m-instruct/dms-lora-adapter.safetensors 2048 60 9 2e-4 2
+stage stage2 "$out/stage1.safetensors" 2048 30 9.6 2e-4 3
+evaluate "$out/stage2.safetensors" ft2048
+stage stage3 "$out/stage2.safetensors" 4096 20 9.6 1e-4 4
+evaluate "$out/stage3.safetensors" ft4096
