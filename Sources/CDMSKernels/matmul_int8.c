@@ -2,10 +2,9 @@
 //
 // x is quantized per token and block of 32 columns as Q8_0 quantizes (d = max|x|/127,
 // q = round(x/d)), then multiplied with the weights' integers. A task takes 16 weight rows and
-// a tile of up to 16 tokens. For
-// each block the rows' bytes are transposed in registers so that one zmm holds 4 consecutive
-// columns of all 16 rows (a dword per row): vpdpbusd with a token's 4 bytes broadcast adds 64
-// products into the 16 rows' integer sums at once. Per block and token the integer sums are
+// a tile of up to 16 tokens. For each block the rows' bytes are transposed in registers so that
+// one zmm holds 4 consecutive columns of all 16 rows (a dword per row): vpdpbusd with a token's
+// 4 bytes broadcast adds 64 products into the 16 rows' integer sums at once. Per block and token the integer sums are
 // scaled by d_w * d_x into f32 accumulators, one zmm per token holding its 16 outputs, so no
 // horizontal sums are needed and the weights are read and transposed once for all tokens.
 //   Q4_1: w = d*q + m:  y += d*dx*sum(q*qx) + m*(dx*sum(qx))
@@ -16,6 +15,7 @@
 // tokens and the other tokens' values: a token's results do not depend on its batch.
 #include "dms_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -35,6 +35,33 @@ typedef struct {
 } i8_ctx;
 
 #if DMS_X86
+
+// The quantized input lives in a per-thread buffer that only grows (freed when the thread ends),
+// so a decode step does not allocate.
+typedef struct {
+    size_t capacity;
+    uint8_t bytes[];
+} i8_scratch;
+
+static pthread_key_t i8_scratch_key;
+static pthread_once_t i8_scratch_once = PTHREAD_ONCE_INIT;
+
+static void i8_scratch_key_create(void) { pthread_key_create(&i8_scratch_key, free); }
+
+// At least `bytes` of this thread's scratch, or NULL when memory runs out.
+static uint8_t *i8_scratch_reserve(size_t bytes) {
+    pthread_once(&i8_scratch_once, i8_scratch_key_create);
+    i8_scratch *s = (i8_scratch *)pthread_getspecific(i8_scratch_key);
+    if (!s || s->capacity < bytes) {
+        i8_scratch *grown = (i8_scratch *)malloc(sizeof(i8_scratch) + bytes);
+        if (!grown) return NULL;
+        grown->capacity = bytes;
+        free(s);
+        pthread_setspecific(i8_scratch_key, grown);
+        s = grown;
+    }
+    return s->bytes;
+}
 
 // Quantizes n rows of x (cols a multiple of 32) block by block.
 DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int offset128, uint8_t *xq,
@@ -149,11 +176,11 @@ typedef void (*i8_rows_fn)(const i8_ctx *, int64_t, int64_t);
         i8_rows(T, DMS_WTYPE_##TYPE, c, r0, t0);                                                  \
     }
 #define I8_FNS(TYPE)                                                                              \
-    I8_FN(TYPE, 1) I8_FN(TYPE, 2) I8_FN(TYPE, 3) I8_FN(TYPE, 4) I8_FN(TYPE, 5) I8_FN(TYPE, 6) I8_FN(TYPE, 7)     \
-    I8_FN(TYPE, 8) I8_FN(TYPE, 9) I8_FN(TYPE, 10) I8_FN(TYPE, 11) I8_FN(TYPE, 12)                 \
+    I8_FN(TYPE, 1) I8_FN(TYPE, 2) I8_FN(TYPE, 3) I8_FN(TYPE, 4) I8_FN(TYPE, 5) I8_FN(TYPE, 6)     \
+    I8_FN(TYPE, 7) I8_FN(TYPE, 8) I8_FN(TYPE, 9) I8_FN(TYPE, 10) I8_FN(TYPE, 11) I8_FN(TYPE, 12)  \
     I8_FN(TYPE, 13) I8_FN(TYPE, 14) I8_FN(TYPE, 15) I8_FN(TYPE, 16)                               \
     static const i8_rows_fn i8_rows_##TYPE[I8_TILE + 1] = {                                       \
-        NULL, i8_rows_##TYPE##_1, i8_rows_##TYPE##_2, i8_rows_##TYPE##_3, i8_rows_##TYPE##_4,                   \
+        NULL, i8_rows_##TYPE##_1, i8_rows_##TYPE##_2, i8_rows_##TYPE##_3, i8_rows_##TYPE##_4,     \
         i8_rows_##TYPE##_5, i8_rows_##TYPE##_6, i8_rows_##TYPE##_7, i8_rows_##TYPE##_8,           \
         i8_rows_##TYPE##_9, i8_rows_##TYPE##_10, i8_rows_##TYPE##_11, i8_rows_##TYPE##_12,        \
         i8_rows_##TYPE##_13, i8_rows_##TYPE##_14, i8_rows_##TYPE##_15, i8_rows_##TYPE##_16};
@@ -184,18 +211,14 @@ int dms_matmul_int8_vnni(dms_pool *pool, dms_wtype type, const void *W, int64_t 
     if (rb > (size_t)INT32_MAX / I8_ROWS) return 0;  // the header gather takes 32-bit offsets
     const int64_t nb = cols / 32;
     const size_t qbytes = ((size_t)(n * cols) + 63) / 64 * 64;
-    uint8_t *buf = (uint8_t *)malloc(qbytes + 2 * (size_t)(n * nb) * sizeof(float));
-    if (!buf) return 0;
     const int64_t tiles = (n + I8_TILE - 1) / I8_TILE, rblocks = (rows + I8_ROWS - 1) / I8_ROWS;
-    if (tiles * rblocks > INT32_MAX) {
-        free(buf);
-        return 0;
-    }
+    if (tiles * rblocks > INT32_MAX) return 0;
+    uint8_t *buf = i8_scratch_reserve(qbytes + 2 * (size_t)(n * nb) * sizeof(float));
+    if (!buf) return 0;
     i8_ctx c = {type, (const uint8_t *)W, rb, rb / (size_t)nb, rows, cols, nb, n, tiles, buf,
                 (const float *)(buf + qbytes), (const float *)(buf + qbytes) + n * nb, y};
     i8_quantize(x, n, cols, type == DMS_WTYPE_Q8_0, buf, (float *)c.xd, (float *)c.xs);
     dms_pool_run(pool, i8_task, &c, (int)(tiles * rblocks));
-    free(buf);
     return 1;
 #else
     (void)pool; (void)type; (void)W; (void)rows; (void)cols; (void)x; (void)n; (void)y;

@@ -4,9 +4,8 @@ public struct PolicyEvaluation: Sendable, Equatable, Encodable {
     public var policy: String
     /// The compression ratio the baseline's budget asked for (`KVBudget.ratio`); nil for full and dms.
     public var requestedRatio: Double?
-    /// How the baseline's ratio became its budget (``BaselineBudget``: `proportional` or `fixed`);
-    /// nil for full and dms.
-    public var budget: String?
+    /// How the baseline's ratio became its budget; nil for full and dms.
+    public var budget: BaselineBudget?
     /// How the sequence was fed: `chunked` or `one_token_at_a_time`.
     public var feeding: String
     /// Tokens of the sequence processed.
@@ -46,7 +45,7 @@ public struct PolicyEvaluation: Sendable, Equatable, Encodable {
     public var tokensPerSecond: Double
 
     /// A row with every figure given.
-    public init(policy: String, requestedRatio: Double?, budget: String? = nil, feeding: String, tokens: Int, scoredPositions: Int,
+    public init(policy: String, requestedRatio: Double?, budget: BaselineBudget? = nil, feeding: String, tokens: Int, scoredPositions: Int,
                 compressionRatio: Double, klDivergence: Double?, meanNegativeLogLikelihood: Double, perplexity: Double,
                 perplexityRatio: Double?, top1Agreement: Double?, continuationAgreement: Double?,
                 continuationInitialRun: Double?, continuations: Int, tokenReads: Int, peakTokens: Int, peakBytes: Int,
@@ -99,7 +98,7 @@ public struct PolicyEvaluation: Sendable, Equatable, Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(policy, forKey: .policy)
         try container.encode(requestedRatio, forKey: .requestedRatio)
-        try container.encode(budget, forKey: .budget)
+        try container.encode(budget?.rawValue, forKey: .budget)
         try container.encode(feeding, forKey: .feeding)
         try container.encode(tokens, forKey: .tokens)
         try container.encode(scoredPositions, forKey: .scoredPositions)
@@ -130,7 +129,7 @@ extension PolicyEvaluation {
         }
         return EvaluationRecord(
             task: task.rawValue, length: length, policy: policy,
-            setting: requestedRatio.map { "ratio \(String(format: "%g", $0))" + (budget == "fixed" ? ", fixed budget" : "") } ?? "",
+            setting: requestedRatio.map { "ratio \(String(format: "%g", $0))" + (budget == .fixed ? ", fixed budget" : "") } ?? "",
             requestedRatio: requestedRatio,
             compressionRatio: compressionRatio, metric: metric, value: value, higherIsBetter: false, samples: 1,
             tokenReads: Double(tokenReads), peakKVTokens: peakTokens, peakKVBytes: peakBytes,

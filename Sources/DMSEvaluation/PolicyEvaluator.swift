@@ -222,7 +222,7 @@ public final class PolicyEvaluator {
         let metrics = run.metrics
         return PolicyEvaluation(
             policy: run.policy.policy.rawValue, requestedRatio: run.policy.requestedRatio,
-            budget: run.policy.budgetStyle?.rawValue,
+            budget: run.policy.budgetStyle,
             feeding: run.policy.feeding == .chunked ? "chunked" : "one_token_at_a_time",
             tokens: tokens, scoredPositions: metrics.positions, compressionRatio: statistics.compressionRatio,
             klDivergence: metrics.meanKLDivergence, meanNegativeLogLikelihood: metrics.meanNegativeLogLikelihood,

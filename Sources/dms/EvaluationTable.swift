@@ -20,7 +20,7 @@ struct EvaluationTable {
                                        "cont run", "KV reads", "peak tok", "peak MiB", "s", "tok/s"])
         for row in report.policies {
             table.rows.append([
-                row.budget == BaselineBudget.fixed.rawValue ? row.policy + " (fixed)" : row.policy,
+                row.budget == .fixed ? row.policy + " (fixed)" : row.policy,
                 row.requestedRatio.map { String(format: "%.2f", $0) } ?? "-",
                 String(format: "%.2f", row.compressionRatio),
                 row.klDivergence.map(Self.small) ?? "-",

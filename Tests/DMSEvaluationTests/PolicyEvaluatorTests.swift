@@ -121,7 +121,7 @@ struct PolicyEvaluatorTests {
             rows[budget] = try PolicyEvaluator(model: model, configuration: configuration).evaluate(tokens).policies[0]
         }
         let proportional = try #require(rows[.proportional]), fixed = try #require(rows[.fixed])
-        #expect(proportional.budget == "proportional" && fixed.budget == "fixed")
+        #expect(proportional.budget == .proportional && fixed.budget == .fixed)
         #expect(fixed.requestedRatio == 4 && abs(fixed.compressionRatio - 4) < 0.01)
         #expect(fixed.peakTokens == proportional.peakTokens)
         // The first 32 positions read everything before them, later ones the 32 kept and their own.

@@ -5,7 +5,7 @@ extension APIError {
     /// The response to a sequence the scheduler refused or failed: the client's fault is a 400,
     /// shutting down a 503, and only an engine failure a 500. Prompt errors name
     /// `promptParameter`, the request field that held the prompt.
-    init(_ error: SchedulerError, promptParameter: String) {
+    init(_ error: SchedulerError, promptParameter: String?) {
         switch error {
         case .promptTooLong:
             self = .invalidRequest(error.description, param: promptParameter, code: "context_length_exceeded")

@@ -14,7 +14,7 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             throw error
         } catch let error as SchedulerError {
-            throw APIError(error, promptParameter: request.uri.path.hasSuffix("/chat/completions") ? "messages" : "prompt")
+            throw APIError(error, promptParameter: nil)  // the endpoints name their own prompt field
         } catch let error as HTTPResponseError {
             throw translate(error, request)
         } catch {
