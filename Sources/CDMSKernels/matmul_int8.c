@@ -21,17 +21,28 @@
 
 #define I8_TILE 16  // most tokens per task (their accumulators stay in registers)
 #define I8_ROWS 16  // rows per task: one zmm of dword lanes
+#define I8_PREFETCH 4  // blocks ahead
 
+// One weight matrix of a group that shares the quantized input.
 typedef struct {
     dms_wtype type;
     const uint8_t *W;
     size_t rb, bb;  // bytes per row and per block
-    int64_t rows, cols, nb, n;
+    int64_t rows, rblocks;
+    float *y;
+} i8_product;
+
+typedef struct {
+    int64_t cols, nb, n;
     int64_t tiles;      // token tiles of I8_TILE (the last may be shorter)
-    const uint8_t *xq;  // [n][cols]: q as int8 (Q4 types) or q+128 as uint8 (Q8_0)
+    const int8_t *xq;   // [n][cols]: q
     const float *xd;    // [n][nb]: d
     const float *xs;    // [n][nb]: d * sum(q)
-    float *y;
+    const int32_t *xi;  // [n][nb]: sum(q)
+    int count;
+    int swiglu;  // p[0] is the gate and p[1] the up projection: tasks also write silu(gate) * up
+    i8_product p[DMS_MATMUL_GROUP_MAX];
+    int64_t first_task[DMS_MATMUL_GROUP_MAX + 1];
 } i8_ctx;
 
 #if DMS_X86
@@ -64,11 +75,10 @@ static uint8_t *i8_scratch_reserve(size_t bytes) {
 }
 
 // Quantizes n rows of x (cols a multiple of 32) block by block.
-DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int offset128, uint8_t *xq,
-                                 float *xd, float *xs) {
+DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int8_t *xq, float *xd, float *xs,
+                                 int32_t *xi) {
     const int64_t nb = cols / 32;
     const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
-    const __m512i off = _mm512_set1_epi32(offset128 ? 128 : 0);
     for (int64_t t = 0; t < n; t++) {
         for (int64_t g = 0; g < nb; g++) {
             const float *xb = x + t * cols + 32 * g;
@@ -81,11 +91,13 @@ DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int of
             qa = _mm512_max_epi32(_mm512_min_epi32(qa, hi), lo);
             qb = _mm512_max_epi32(_mm512_min_epi32(qb, hi), lo);
             const float d = amax / 127.0f;
+            const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
             xd[t * nb + g] = d;
-            xs[t * nb + g] = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
-            uint8_t *q = xq + t * cols + 32 * g;
-            _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(_mm512_add_epi32(qa, off)));
-            _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(qb, off)));
+            xs[t * nb + g] = d * (float)sum;
+            xi[t * nb + g] = sum;
+            int8_t *q = xq + t * cols + 32 * g;
+            _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(qa));
+            _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtepi32_epi8(qb));
         }
     }
 }
@@ -107,41 +119,44 @@ DMS_VNNI_INLINE void i8_transpose16(const uint8_t *const *rowp, size_t off, __m5
     B[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-DMS_VNNI_INLINE int32_t i8_dword(const uint8_t *p) {
+DMS_VNNI_INLINE int32_t i8_dword(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return v;
 }
 
-// Rows [r0, r0 + 16) (the last row repeated past the end) for tokens [t0, t0 + T).
-DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c, int64_t r0, int64_t t0) {
+// Rows [r0, r0 + 16) of product p (the last row repeated past the end) for tokens [t0, t0 + T).
+// vpdpbusd multiplies unsigned by signed bytes: Q4 nibbles are the unsigned side; Q8_0 weights go
+// in as q + 128 (a sign-bit flip) and each sum starts at -128 * sum(qx), so it ends at exactly
+// sum(q * qx).
+DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c, const i8_product *p, int64_t r0,
+                             int64_t t0) {
     const int64_t nb = c->nb, cols = c->cols;
     const int q8 = type == DMS_WTYPE_Q8_0, q41 = type == DMS_WTYPE_Q4_1;
     const size_t qoff = q8 ? 2 : q41 ? 4 : 2;  // the quantized bytes follow the block's header
     const uint8_t *rowp[I8_ROWS];
     _Alignas(64) int32_t idx[I8_ROWS];
     for (int i = 0; i < I8_ROWS; i++) {
-        const int64_t r = r0 + i < c->rows ? r0 + i : c->rows - 1;
-        rowp[i] = c->W + r * c->rb;
-        idx[i] = (int32_t)((r - r0) * (int64_t)c->rb);
+        const int64_t r = r0 + i < p->rows ? r0 + i : p->rows - 1;
+        rowp[i] = p->W + r * p->rb;
+        idx[i] = (int32_t)((r - r0) * (int64_t)p->rb);
     }
     const __m512i hdr_idx = _mm512_load_si512(idx);
-    const __m512i nib = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi8(1);
+    const __m512i nib = _mm512_set1_epi8(0x0f), sign = _mm512_set1_epi8((char)0x80);
     __m512 acc[I8_TILE];
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int64_t g = 0; g < nb; g++) {
-        const size_t boff = (size_t)g * c->bb;
-        const __m512i hdr = _mm512_i32gather_epi32(hdr_idx, c->W + r0 * c->rb + boff, 1);
+        const size_t boff = (size_t)g * p->bb;
+        if (g + I8_PREFETCH < nb)
+            for (int i = 0; i < I8_ROWS; i++) _mm_prefetch((const char *)rowp[i] + boff + I8_PREFETCH * p->bb, _MM_HINT_T0);
+        const __m512i hdr = _mm512_i32gather_epi32(hdr_idx, p->W + r0 * p->rb + boff, 1);
         const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hdr));
         __m512i W[8];
-        __m512i init = _mm512_setzero_si512();
         __m512 m = _mm512_setzero_ps();
         if (q8) {
             i8_transpose16(rowp, boff + qoff, W);
             i8_transpose16(rowp, boff + qoff + 16, W + 4);
-            __m512i s = _mm512_setzero_si512();
-            for (int j = 0; j < 8; j++) s = _mm512_dpbusd_epi32(s, ones, W[j]);
-            init = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7));
+            for (int j = 0; j < 8; j++) W[j] = _mm512_xor_si512(W[j], sign);
         } else {
             __m512i B[4];
             i8_transpose16(rowp, boff + qoff, B);
@@ -153,27 +168,38 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
                     : _mm512_mul_ps(d, _mm512_set1_ps(-8.0f));
         }
         for (int t = 0; t < T; t++) {
-            const uint8_t *xb = c->xq + (t0 + t) * cols + 32 * g;
-            __m512i s = init;
-            for (int j = 0; j < 8; j++) {
-                const __m512i xj = _mm512_set1_epi32(i8_dword(xb + 4 * j));
-                s = q8 ? _mm512_dpbusd_epi32(s, xj, W[j]) : _mm512_dpbusd_epi32(s, W[j], xj);
+            const int8_t *xb = c->xq + (t0 + t) * cols + 32 * g;
+            // two chains of 4 rather than one of 8 (vpdpbusd's latency bounds a long one); integer
+            // sums, so the result is the same
+            __m512i s0 = q8 ? _mm512_set1_epi32(-128 * c->xi[(t0 + t) * nb + g]) : _mm512_setzero_si512();
+            __m512i s1 = _mm512_setzero_si512();
+            for (int j = 0; j < 8; j += 2) {
+                s0 = _mm512_dpbusd_epi32(s0, W[j], _mm512_set1_epi32(i8_dword(xb + 4 * j)));
+                s1 = _mm512_dpbusd_epi32(s1, W[j + 1], _mm512_set1_epi32(i8_dword(xb + 4 * j + 4)));
             }
+            const __m512i s = _mm512_add_epi32(s0, s1);
             const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(c->xd[(t0 + t) * nb + g]));
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[t]);
             if (!q8) acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(c->xs[(t0 + t) * nb + g]), acc[t]);
         }
     }
-    const int64_t valid = c->rows - r0 < I8_ROWS ? c->rows - r0 : I8_ROWS;
+    const int64_t valid = p->rows - r0 < I8_ROWS ? p->rows - r0 : I8_ROWS;
     const __mmask16 keep = (__mmask16)((1u << valid) - 1u);
-    for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(c->y + (t0 + t) * c->rows + r0, keep, acc[t]);
+    for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(p->y + (t0 + t) * p->rows + r0, keep, acc[t]);
+    if (c->swiglu && p == &c->p[1]) {  // the up projection: the gate's rows are done, apply SwiGLU
+        float *gate = c->p[0].y + r0;
+        for (int t = 0; t < T; t++) {
+            float *gt = gate + (t0 + t) * p->rows;
+            _mm512_mask_storeu_ps(gt, keep, dms_swiglu512(_mm512_maskz_loadu_ps(keep, gt), acc[t]));
+        }
+    }
 }
 
 // One function per (type, token count), so the accumulators stay in registers.
-typedef void (*i8_rows_fn)(const i8_ctx *, int64_t, int64_t);
-#define I8_FN(TYPE, T)                                                                            \
-    DMS_VNNI static void i8_rows_##TYPE##_##T(const i8_ctx *c, int64_t r0, int64_t t0) {          \
-        i8_rows(T, DMS_WTYPE_##TYPE, c, r0, t0);                                                  \
+typedef void (*i8_rows_fn)(const i8_ctx *, const i8_product *, int64_t, int64_t);
+#define I8_FN(TYPE, T)                                                                                  \
+    DMS_VNNI static void i8_rows_##TYPE##_##T(const i8_ctx *c, const i8_product *p, int64_t r0, int64_t t0) { \
+        i8_rows(T, DMS_WTYPE_##TYPE, c, p, r0, t0);                                                     \
     }
 #define I8_FNS(TYPE)                                                                              \
     I8_FN(TYPE, 1) I8_FN(TYPE, 2) I8_FN(TYPE, 3) I8_FN(TYPE, 4) I8_FN(TYPE, 5) I8_FN(TYPE, 6)     \
@@ -188,15 +214,65 @@ I8_FNS(Q8_0)
 I8_FNS(Q4_0)
 I8_FNS(Q4_1)
 
+static void i8_product_rows(const i8_ctx *c, const i8_product *p, int64_t r0, int64_t t0, int64_t T) {
+    const i8_rows_fn *fns = p->type == DMS_WTYPE_Q8_0 ? i8_rows_Q8_0
+                            : p->type == DMS_WTYPE_Q4_0 ? i8_rows_Q4_0 : i8_rows_Q4_1;
+    fns[T](c, p, r0, t0);
+}
+
 static void i8_task(void *vctx, int task, int ntasks) {
     (void)ntasks;
     const i8_ctx *c = (const i8_ctx *)vctx;
-    const i8_rows_fn *fns = c->type == DMS_WTYPE_Q8_0 ? i8_rows_Q8_0
-                            : c->type == DMS_WTYPE_Q4_0 ? i8_rows_Q4_0 : i8_rows_Q4_1;
+    int k = 0;
+    while (task >= c->first_task[k + 1]) k++;
+    const i8_product *p = &c->p[k];
     // consecutive tasks share a row block, so its weights are still in cache for the next tile
-    const int64_t rblock = task / c->tiles, t0 = (task % c->tiles) * I8_TILE;
+    const int64_t local = task - c->first_task[k];
+    const int64_t r0 = (local / c->tiles) * I8_ROWS, t0 = (local % c->tiles) * I8_TILE;
     const int64_t T = c->n - t0 < I8_TILE ? c->n - t0 : I8_TILE;
-    fns[T](c, rblock * I8_ROWS, t0);
+    i8_product_rows(c, p, r0, t0, T);
+    if (c->swiglu) i8_product_rows(c, &c->p[1], r0, t0, T);  // the up rows, which apply the SwiGLU
+}
+
+// Quantizes x once and runs every product (or the gate/up pair) in one pool run; 0 where the
+// 8-bit path does not apply.
+static int i8_run(dms_pool *pool, const dms_product *products, int count, int swiglu, int64_t cols,
+                  const float *x, int64_t n) {
+    if (n < 1 || count < 1 || count > DMS_MATMUL_GROUP_MAX || cols <= 0 || cols % 32 != 0) return 0;
+    if (!dms_use_avx512vnni()) return 0;
+    i8_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cols = cols;
+    c.nb = cols / 32;
+    c.n = n;
+    c.tiles = (n + I8_TILE - 1) / I8_TILE;
+    c.count = count;
+    c.swiglu = swiglu;
+    for (int k = 0; k < count; k++) {
+        const dms_product *in = &products[k];
+        if (in->type != DMS_WTYPE_Q8_0 && in->type != DMS_WTYPE_Q4_0 && in->type != DMS_WTYPE_Q4_1) return 0;
+        if (in->rows <= 0) return 0;
+        const size_t rb = dms_row_bytes(in->type, cols);
+        if (rb > (size_t)INT32_MAX / I8_ROWS) return 0;  // the header gather takes 32-bit offsets
+        c.p[k] = (i8_product){in->type, (const uint8_t *)in->weights, rb, rb / (size_t)c.nb, in->rows,
+                              (in->rows + I8_ROWS - 1) / I8_ROWS, in->output};
+    }
+    const int runs = swiglu ? 1 : count;  // with swiglu, a task does both products
+    for (int k = 0; k < runs; k++) c.first_task[k + 1] = c.first_task[k] + c.p[k].rblocks * c.tiles;
+    for (int k = runs; k < DMS_MATMUL_GROUP_MAX; k++) c.first_task[k + 1] = c.first_task[k];
+    if (c.first_task[runs] > INT32_MAX) return 0;
+    const size_t qbytes = ((size_t)(n * cols) + 63) / 64 * 64;
+    uint8_t *buf = i8_scratch_reserve(qbytes + 3 * (size_t)(n * c.nb) * sizeof(float));
+    if (!buf) return 0;
+    float *xd = (float *)(buf + qbytes), *xs = xd + n * c.nb;
+    int32_t *xi = (int32_t *)(xs + n * c.nb);
+    i8_quantize(x, n, cols, (int8_t *)buf, xd, xs, xi);
+    c.xq = (const int8_t *)buf;
+    c.xd = xd;
+    c.xs = xs;
+    c.xi = xi;
+    dms_pool_run(pool, i8_task, &c, (int)c.first_task[runs]);
+    return 1;
 }
 
 #endif  // DMS_X86
@@ -204,22 +280,8 @@ static void i8_task(void *vctx, int task, int ntasks) {
 int dms_matmul_int8_vnni(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                          const float *x, int64_t n, float *y) {
 #if DMS_X86
-    if (n < 1 || rows <= 0 || cols <= 0 || cols % 32 != 0) return 0;
-    if (type != DMS_WTYPE_Q8_0 && type != DMS_WTYPE_Q4_0 && type != DMS_WTYPE_Q4_1) return 0;
-    if (!dms_use_avx512vnni()) return 0;
-    const size_t rb = dms_row_bytes(type, cols);
-    if (rb > (size_t)INT32_MAX / I8_ROWS) return 0;  // the header gather takes 32-bit offsets
-    const int64_t nb = cols / 32;
-    const size_t qbytes = ((size_t)(n * cols) + 63) / 64 * 64;
-    const int64_t tiles = (n + I8_TILE - 1) / I8_TILE, rblocks = (rows + I8_ROWS - 1) / I8_ROWS;
-    if (tiles * rblocks > INT32_MAX) return 0;
-    uint8_t *buf = i8_scratch_reserve(qbytes + 2 * (size_t)(n * nb) * sizeof(float));
-    if (!buf) return 0;
-    i8_ctx c = {type, (const uint8_t *)W, rb, rb / (size_t)nb, rows, cols, nb, n, tiles, buf,
-                (const float *)(buf + qbytes), (const float *)(buf + qbytes) + n * nb, y};
-    i8_quantize(x, n, cols, type == DMS_WTYPE_Q8_0, buf, (float *)c.xd, (float *)c.xs);
-    dms_pool_run(pool, i8_task, &c, (int)(tiles * rblocks));
-    return 1;
+    const dms_product product = {type, W, rows, y};
+    return i8_run(pool, &product, 1, 0, cols, x, n);
 #else
     (void)pool; (void)type; (void)W; (void)rows; (void)cols; (void)x; (void)n; (void)y;
     return 0;
@@ -230,4 +292,28 @@ void dms_matmul_int8(dms_pool *pool, dms_wtype type, const void *W, int64_t rows
                      const float *x, int64_t n, float *y) {
     if (!dms_matmul_int8_vnni(pool, type, W, rows, cols, x, n, y))
         dms_matmul(pool, type, W, rows, cols, x, n, y);
+}
+
+void dms_matmul_group(dms_pool *pool, const dms_product *products, int count, int64_t cols, const float *x,
+                      int64_t n, int int8_activations) {
+#if DMS_X86
+    if (int8_activations && i8_run(pool, products, count, 0, cols, x, n)) return;
+#else
+    (void)int8_activations;
+#endif
+    for (int k = 0; k < count; k++)
+        dms_matmul(pool, products[k].type, products[k].weights, products[k].rows, cols, x, n, products[k].output);
+}
+
+void dms_matmul_swiglu(dms_pool *pool, dms_product gate, dms_product up, int64_t cols, const float *x, int64_t n,
+                       int int8_activations) {
+#if DMS_X86
+    const dms_product pair[2] = {gate, up};
+    if (int8_activations && i8_run(pool, pair, 2, 1, cols, x, n)) return;
+#else
+    (void)int8_activations;
+#endif
+    dms_matmul(pool, gate.type, gate.weights, gate.rows, cols, x, n, gate.output);
+    dms_matmul(pool, up.type, up.weights, up.rows, cols, x, n, up.output);
+    dms_swiglu(gate.output, up.output, gate.output, n * gate.rows);
 }

@@ -390,6 +390,64 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    /// Grouped products (one quantization, one pool run) and the fused SwiGLU give the same bits as
+    /// separate products followed by `swiglu`, for mixed weight types and both precisions.
+    @Test(arguments: ActivationPrecision.allCases)
+    func groupedProductsMatchSeparateOnes(activations: ActivationPrecision) {
+        var rng = KernelTestRNG(seed: 41)
+        let cols = 96
+        let shapes: [(WeightType, Int)] = [(.q4_1, 70), (.q8_0, 17), (.q4_0, 33)]
+        let weights = shapes.map { type, rows in encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type).bytes }
+        let pool = WorkerPool(threads: 2)
+        for n in [1, 5, 21] {
+            let x = rng.floats(n * cols, scale: 3)
+            let separate = shapes.indices.map { k in
+                runKernelMatmul(pool, shapes[k].0, weights[k], rows: shapes[k].1, cols: cols, x: x, n: n, activations: activations)
+            }
+            var (g0, g1, g2) = (separate[0].map { _ in Float.nan }, separate[1].map { _ in Float.nan }, separate[2].map { _ in Float.nan })
+            weights[0].withUnsafeBytes { w0 in
+                weights[1].withUnsafeBytes { w1 in
+                    weights[2].withUnsafeBytes { w2 in
+                        let w = [w0.baseAddress!, w1.baseAddress!, w2.baseAddress!]
+                        g0.withUnsafeMutableBufferPointer { y0 in
+                            g1.withUnsafeMutableBufferPointer { y1 in
+                                g2.withUnsafeMutableBufferPointer { y2 in
+                                    let y = [y0.baseAddress!, y1.baseAddress!, y2.baseAddress!]
+                                    Kernels.matmulGroup(pool: pool, products: shapes.indices.map { (shapes[$0].0, w[$0], shapes[$0].1, y[$0]) },
+                                                        columns: cols, input: x, tokens: n, activations: activations)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (k, grouped) in [g0, g1, g2].enumerated() {
+                #expect(kernelBitsEqual(grouped, separate[k]), "product \(k) n=\(n)")
+            }
+
+            // SwiGLU of a Q4_1 gate and a Q8_0 up projection with the same rows
+            let rows = 70
+            let up = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: .q8_0).bytes
+            let upSeparate = runKernelMatmul(pool, .q8_0, up, rows: rows, cols: cols, x: x, n: n, activations: activations)
+            var expected = [Float](repeating: 0, count: rows * n)
+            Kernels.swiglu(gate: separate[0], up: upSeparate, output: &expected, count: rows * n)
+            var gateOut = [Float](repeating: .nan, count: rows * n), upOut = gateOut
+            weights[0].withUnsafeBytes { wg in
+                up.withUnsafeBytes { wu in
+                    gateOut.withUnsafeMutableBufferPointer { g in
+                        upOut.withUnsafeMutableBufferPointer { u in
+                            Kernels.matmulSwiGLU(pool: pool, gate: (.q4_1, wg.baseAddress!, rows, g.baseAddress!),
+                                                 up: (.q8_0, wu.baseAddress!, rows, u.baseAddress!), columns: cols,
+                                                 input: x, tokens: n, activations: activations)
+                        }
+                    }
+                }
+            }
+            #expect(kernelBitsEqual(upOut, upSeparate), "up n=\(n)")
+            #expect(kernelBitsEqual(gateOut, expected), "swiglu n=\(n)")
+        }
+    }
+
     @Test(arguments: WeightType.allCases)
     func matmulIsIndependentOfThreadCount(type: WeightType) {
         var rng = KernelTestRNG(seed: 99)

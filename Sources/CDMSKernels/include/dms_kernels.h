@@ -61,6 +61,29 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
 void dms_matmul_int8(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                      const float *x, int64_t n, float *y);
 
+/// One product y = W x of a group sharing the input x: W is [rows][cols] in `type`, y is [n][rows].
+typedef struct {
+    dms_wtype type;
+    const void *weights;
+    int64_t rows;
+    float *output;
+} dms_product;
+
+/// The most products dms_matmul_group takes.
+#define DMS_MATMUL_GROUP_MAX 3
+
+/// The products of `count` (at most DMS_MATMUL_GROUP_MAX) matrices with the same x: each output
+/// is exactly what dms_matmul_int8 (int8_activations != 0) or dms_matmul gives, but x is
+/// quantized once and all products share one pool run.
+void dms_matmul_group(dms_pool *pool, const dms_product *products, int count, int64_t cols,
+                      const float *x, int64_t n, int int8_activations);
+
+/// gate.output = silu(W_gate x) * (W_up x), and up.output = W_up x (gate.rows == up.rows): the
+/// products as dms_matmul_group computes them, with the SwiGLU applied by the tasks that compute
+/// them (on 8-bit activations) rather than afterwards on one thread.
+void dms_matmul_swiglu(dms_pool *pool, dms_product gate, dms_product up, int64_t cols, const float *x,
+                       int64_t n, int int8_activations);
+
 /// Dequantizes one row (cols elements) to f32.
 void dms_dequantize_row(dms_wtype type, const void *src, float *dst, int64_t cols);
 

@@ -36,6 +36,39 @@ public enum Kernels {
         }
     }
 
+    /// One product of ``matmulGroup(pool:products:columns:input:tokens:activations:)``: `output`
+    /// `[tokens][rows]` receives `weights` (`rows` rows of `type`) times the shared input.
+    public typealias Product = (type: WeightType, weights: UnsafeRawPointer, rows: Int, output: UnsafeMutablePointer<Float>)
+
+    /// Up to three products of the same `input` (`[tokens][columns]`), each exactly as
+    /// ``matmul(pool:type:weights:rows:columns:input:tokens:output:activations:)`` computes it, but
+    /// with the input quantized once and all of them in one pool run (fewer waits for the slowest
+    /// thread when the batch is small).
+    @inlinable public static func matmulGroup(
+        pool: WorkerPool?, products: [Product], columns: Int, input: UnsafePointer<Float>, tokens: Int,
+        activations: ActivationPrecision = .float32
+    ) {
+        precondition(products.count <= Int(DMS_MATMUL_GROUP_MAX), "at most \(DMS_MATMUL_GROUP_MAX) products")
+        let group = products.map { dms_product(type: $0.type.cType, weights: $0.weights, rows: Int64($0.rows), output: $0.output) }
+        group.withUnsafeBufferPointer { buffer in
+            dms_matmul_group(pool?.raw, buffer.baseAddress, Int32(buffer.count), Int64(columns), input, Int64(tokens),
+                             activations == .int8 ? 1 : 0)
+        }
+    }
+
+    /// `gate.output = silu(W_gate x) · (W_up x)` and `up.output = W_up x` (the same `rows`), the
+    /// products as ``matmulGroup(pool:products:columns:input:tokens:activations:)`` computes them;
+    /// with 8-bit activations the SwiGLU runs inside the product's tasks, spread over the pool.
+    @inlinable public static func matmulSwiGLU(
+        pool: WorkerPool?, gate: Product, up: Product, columns: Int, input: UnsafePointer<Float>, tokens: Int,
+        activations: ActivationPrecision = .float32
+    ) {
+        precondition(gate.rows == up.rows, "gate and up projections differ in rows")
+        dms_matmul_swiglu(pool?.raw, dms_product(type: gate.type.cType, weights: gate.weights, rows: Int64(gate.rows), output: gate.output),
+                          dms_product(type: up.type.cType, weights: up.weights, rows: Int64(up.rows), output: up.output),
+                          Int64(columns), input, Int64(tokens), activations == .int8 ? 1 : 0)
+    }
+
     /// Dequantizes one row of `columns` elements of `type` to f32.
     @inlinable public static func dequantizeRow(
         type: WeightType, source: UnsafeRawPointer, destination: UnsafeMutablePointer<Float>,

@@ -26,6 +26,34 @@ public struct LinearWeight: @unchecked Sendable {
                        input: input, tokens: tokens, output: output, activations: activations)
     }
 
+    /// This weight and where its product goes, for the group products below.
+    @inlinable
+    public func product(into output: UnsafeMutablePointer<Float>) -> Kernels.Product {
+        (tensor.type, tensor.data, rows, output)
+    }
+
+    /// `output_k[t] = W_k · input[t]` for several weights with the same columns (at most three),
+    /// the input quantized once and one pool run for all (``Kernels/matmulGroup(pool:products:columns:input:tokens:activations:)``).
+    @inlinable
+    public static func apply(_ weights: [(LinearWeight, UnsafeMutablePointer<Float>)], to input: UnsafePointer<Float>,
+                             tokens: Int, pool: WorkerPool?, activations: ActivationPrecision = .float32) {
+        guard let columns = weights.first?.0.columns else { return }
+        precondition(weights.allSatisfy { $0.0.columns == columns }, "grouped weights differ in columns")
+        Kernels.matmulGroup(pool: pool, products: weights.map { $0.0.product(into: $0.1) }, columns: columns,
+                            input: input, tokens: tokens, activations: activations)
+    }
+
+    /// `gateOutput[t] = silu(W_gate · input[t]) · (W_up · input[t])`, with `upOutput` receiving
+    /// `W_up · input[t]` (``Kernels/matmulSwiGLU(pool:gate:up:columns:input:tokens:activations:)``).
+    @inlinable
+    public static func applySwiGLU(gate: LinearWeight, up: LinearWeight, to input: UnsafePointer<Float>, tokens: Int,
+                                   gateOutput: UnsafeMutablePointer<Float>, upOutput: UnsafeMutablePointer<Float>,
+                                   pool: WorkerPool?, activations: ActivationPrecision = .float32) {
+        precondition(gate.columns == up.columns, "gate and up projections differ in columns")
+        Kernels.matmulSwiGLU(pool: pool, gate: gate.product(into: gateOutput), up: up.product(into: upOutput),
+                             columns: gate.columns, input: input, tokens: tokens, activations: activations)
+    }
+
     /// Row `index` as f32 values (an embedding lookup).
     @inlinable
     public func row(_ index: Int, into output: UnsafeMutablePointer<Float>) {

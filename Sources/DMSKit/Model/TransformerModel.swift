@@ -127,9 +127,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 hasDecisions = evictionSource != nil
             }
             rmsNormRows(x, weight: layer.attentionNorm, into: h, rows: n, width: hidden)
-            layer.query.apply(h, tokens: n, into: q, pool: workers, activations: activationPrecision)
-            layer.key.apply(h, tokens: n, into: k, pool: workers, activations: activationPrecision)
-            layer.value.apply(h, tokens: n, into: v, pool: workers, activations: activationPrecision)
+            LinearWeight.apply([(layer.query, q), (layer.key, k), (layer.value, v)], to: h, tokens: n, pool: workers,
+                               activations: activationPrecision)
             if let lowRank, let lowRankSpace {
                 let updates = lowRank.layers[layerIndex]
                 for run in lowRankRuns {
@@ -173,9 +172,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             Kernels.add(x, h, count: n * hidden)
 
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
-            layer.gate.apply(h, tokens: n, into: g, pool: workers, activations: activationPrecision)
-            layer.up.apply(h, tokens: n, into: u, pool: workers, activations: activationPrecision)
-            Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
+            LinearWeight.applySwiGLU(gate: layer.gate, up: layer.up, to: h, tokens: n, gateOutput: g, upOutput: u,
+                                     pool: workers, activations: activationPrecision)
             layer.down.apply(g, tokens: n, into: h, pool: workers, activations: activationPrecision)
             Kernels.add(x, h, count: n * hidden)
         }
