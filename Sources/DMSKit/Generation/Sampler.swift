@@ -1,7 +1,8 @@
 import Foundation
 
-/// Picks tokens from logits under ``SamplingParameters``, in llama.cpp's order:
-/// repetition penalty, top-k, top-p, min-p, temperature, then a draw.
+/// Picks tokens from logits under ``SamplingParameters``: repetition penalty, then min-p (a floor
+/// relative to the top token, so it commutes with the prefixes below), top-k, top-p, temperature,
+/// and a draw, which walks the kept tokens by rank, or by id when nothing was cut.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var random: RandomSource
@@ -17,39 +18,41 @@ public struct Sampler: Sendable {
         applyRepetitionPenalty(&logits, context: context)
         if parameters.isGreedy { return Self.argmax(logits) }
 
-        // min-p keeps a prefix by probability relative to the top token, which renormalisation by
-        // top-k/top-p does not change: applying it first only shrinks the list to sort.
+        // min-p keeps the tokens within log(minP) of the top one: a floor on the logits, which
+        // top-k and top-p (prefixes of the ranking) do not move.
         let maximum = logits.max() ?? 0
         let floor = parameters.minP > 0 ? maximum + logf(parameters.minP) : -Float.infinity
-        var candidates: [(id: Int, logit: Float)] = []
-        for (id, logit) in logits.enumerated() where logit >= floor { candidates.append((id, logit)) }
-        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
-        if parameters.topK > 0, parameters.topK < candidates.count {
-            candidates.removeSubrange(parameters.topK...)
-        }
-        var probabilities = Self.softmax(candidates.map(\.logit))
+        var ranked = RankedLogits(logits, floor: floor)
+        var kept = ranked.count
+        guard kept > 0 else { return Self.argmax(logits) }  // NaN logits only
+        if parameters.topK > 0 { kept = min(kept, parameters.topK) }
         if parameters.topP < 1 {
+            let probabilities = ranked.probabilities(keeping: kept, maximum: maximum, temperature: 1)
             var cumulative: Float = 0
-            var keep = probabilities.count
-            for (i, p) in probabilities.enumerated() {
-                cumulative += p
-                if cumulative >= parameters.topP { keep = i + 1; break }
+            for rank in 0..<kept {
+                cumulative += probabilities[ranked.id(at: rank)]
+                if cumulative >= parameters.topP { kept = rank + 1; break }
             }
-            candidates.removeSubrange(keep...)
-            probabilities = Self.softmax(candidates.map(\.logit))
         }
-        if parameters.minP > 0, let top = probabilities.first {
-            let keep = probabilities.firstIndex { $0 < parameters.minP * top } ?? probabilities.count
-            candidates.removeSubrange(max(keep, 1)...)
-        }
-        probabilities = Self.softmax(candidates.map { $0.logit / parameters.temperature })
+        let probabilities = ranked.probabilities(keeping: kept, maximum: maximum, temperature: parameters.temperature)
         let draw = Float(random.nextUnit())
         var cumulative: Float = 0
-        for (i, p) in probabilities.enumerated() {
-            cumulative += p
-            if draw < cumulative { return candidates[i].id }
+        if kept == ranked.count {
+            // Nothing was cut, so no ranking is needed: the draw walks the candidates in id order.
+            var last = 0
+            for (id, probability) in probabilities.enumerated() where probability > 0 {
+                cumulative += probability
+                if draw < cumulative { return id }
+                last = id
+            }
+            return last
         }
-        return candidates[candidates.count - 1].id
+        for rank in 0..<kept {
+            let id = ranked.id(at: rank)
+            cumulative += probabilities[id]
+            if draw < cumulative { return id }
+        }
+        return ranked.id(at: kept - 1)
     }
 
     private func applyRepetitionPenalty(_ logits: inout [Float], context: [Int]) {
@@ -65,12 +68,5 @@ public struct Sampler: Sendable {
         var best = 0
         for i in values.indices where values[i] > values[best] { best = i }
         return best
-    }
-
-    static func softmax(_ values: [Float]) -> [Float] {
-        guard let maximum = values.max() else { return [] }
-        let exps = values.map { expf($0 - maximum) }
-        let total = exps.reduce(0, +)
-        return exps.map { $0 / total }
     }
 }
