@@ -282,6 +282,7 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         counters.steps += 1
         counters.batchedTokens += segments.reduce(0) { $0 + $1.tokens.count }
+        var sampling: [(sequence: SequenceState, logits: [Float])] = []
         for ((sequence, count), rows) in zip(batch, logits) {
             if !sequence.pendingIsGenerated { counters.promptTokens += count }
             sequence.history.append(contentsOf: sequence.pending.prefix(count))
@@ -289,12 +290,22 @@ public final class BatchScheduler: @unchecked Sendable {
             guard sequence.pending.isEmpty else { continue }
             if sequence.replay.isEmpty {
                 if sequence.generated.isEmpty { startChoices(of: sequence, logits: rows) }
-                sample(sequence, logits: rows)
+                sampling.append((sequence, rows))
             } else {
                 sequence.pending = [sequence.replay.removeFirst()]
                 sequence.pendingIsGenerated = true
             }
         }
+        // Each sequence draws from its own sampler, so the draws run side by side; what they
+        // lead to (events, stops, finishing) is applied in order afterwards.
+        var tokens = [Int](repeating: 0, count: sampling.count)
+        tokens.withUnsafeMutableBufferPointer { drawn in
+            parallelFor(sampling.count > 1 ? model.model.workers : nil, sampling.count) { i in
+                let (sequence, rows) = sampling[i]
+                drawn[i] = sequence.sampler.sample(rows, context: sequence.history)
+            }
+        }
+        for ((sequence, _), token) in zip(sampling, tokens) { accept(token, for: sequence) }
     }
 
     /// Each running sequence's share of the next step, oldest first: one token for a decoding
@@ -341,7 +352,12 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     private func sample(_ sequence: SequenceState, logits: [Float]) {
-        let token = sequence.sampler.sample(logits, context: sequence.history)
+        accept(sequence.sampler.sample(logits, context: sequence.history), for: sequence)
+    }
+
+    /// Records `sequence`'s sampled `token`: streams it, and ends the sequence on a stop or at its
+    /// length, or feeds it back.
+    private func accept(_ token: Int, for sequence: SequenceState) {
         sequence.generated.append(token)
         counters.generatedTokens += 1
         throughput.record(tokens: 1, at: Self.seconds(since: started))
