@@ -26,6 +26,34 @@ struct ChatSessionTests {
         #expect(again.tokens == second.tokens)
     }
 
+    /// The template writes any BOS itself (as transformers' `apply_chat_template` does); encoding
+    /// the rendered text must not add another. The fixture's BOS is `<|im_start|>`, which its
+    /// ChatML template opens with; a copy whose tokenizer adds a BOS to plain text checks that
+    /// the chat prompt starts with one, not two.
+    @Test func chatPromptsCarryOnlyTheTemplatesBOS() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-bos-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: TestResources.fixture("tiny-llama")), to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["add_bos_token"] = true
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+
+        let loaded = try LoadedModel(path: directory.path, threads: 1)
+        let bos = try #require(loaded.tokenizer.bosTokenId)
+        try #require(loaded.tokenizer.addsBosToken && loaded.tokenizer.encode("Hi").first == bos)
+        let template = try loaded.chatTemplate()
+        var options = GenerationOptions(maxTokens: 2, sampling: .greedy)
+        options.stopTokens = []
+        let chat = ChatSession(session: loaded.makeSession(cache: loaded.makeCache(precision: .f32)), template: template)
+        _ = try chat.respond(to: "Hello", options: options)
+        let rendered = try template.render(messages: Array(chat.messages.dropLast()), addGenerationPrompt: true)
+        let expected = loaded.tokenizer.encode(rendered, addSpecialTokens: false)
+        #expect(expected.first == bos)
+        #expect(Array(chat.session.history.prefix(expected.count)) == expected)
+        #expect(chat.session.history.prefix(2) != [bos, bos])
+    }
+
     @Test func dmsChatAppendsTurnsToTheSameCache() throws {
         let loaded = try LoadedModel(path: TestResources.fixture("tiny-llama"), threads: 2)
         try loaded.attachAdapter(path: TestResources.fixture("dms/tiny-llama.adapter.safetensors"))
