@@ -89,7 +89,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Baselines' compression ratios: match (the ratio dms reaches; kl and perplexity only) or a comma-separated list, each > 1 (default: match, or 2,4,8 for passkey, variable-tracking and latency).")
     var ratios: String?
 
-    @Option(help: "How a baseline's ratio R becomes its budget in kl and perplexity: proportional (keep seen/R tokens at every position) or fixed (keep length/R tokens from the start: the peak memory of a cache reaching R at the end).")
+    @Option(help: "How a baseline's ratio R becomes its budget: proportional (keep seen/R tokens at every position) or fixed (keep length/R tokens from the start, length being the sequence or context length: the peak memory of a cache reaching R at the end).")
     var baselineBudget: BaselineBudget = .proportional
 
     @Option(help: "Greedy continuations at cut points in the second half (0: none; the last cut is the end; default 4, 1 with --quick).")
@@ -168,6 +168,7 @@ struct EvalCommand: ParsableCommand {
             configuration.samples = samples ?? (quick ? 4 : 6)
             configuration.seed = seed
             configuration.chunk = modelOptions.prefillChunk
+            configuration.baselineBudget = baselineBudget
             return configuration
         }
     }
@@ -221,9 +222,6 @@ struct EvalCommand: ParsableCommand {
             let lengths = try resolvedLengths
             if task.generates {
                 guard (samples ?? 1) >= 1 else { throw ValidationError("--samples must be ≥ 1") }
-                guard baselineBudget == .proportional else {
-                    throw ValidationError("--baseline-budget fixed applies to --task kl and perplexity (one sequence length)")
-                }
                 _ = try Self.parsePolicies(policies)
                 _ = try taskRatios
             } else {

@@ -91,4 +91,30 @@ struct PasskeyTaskTests {
         // 8 decode steps each read what is resident: the budget cuts reads by about the ratio
         #expect(streaming.tokenReads < full.tokenReads / 3)
     }
+
+    /// With a fixed budget a baseline keeps `length / R` tokens from the start: it ends at the same
+    /// ratio as with a proportional one, but holds its whole budget through every decode step, so
+    /// it reads more.
+    @Test func fixedBaselineBudgetKeepsLengthOverRatio() throws {
+        let model = try EvaluationFixtures.dmsModel()
+        let setting = TaskSetting(options: PolicyUnderTest(policy: .streaming, ratio: 4).cacheOptions, label: "ratio 4")
+        func records(_ budget: BaselineBudget) throws -> [EvaluationRecord] {
+            var configuration = TaskEvaluator.Configuration()
+            configuration.lengths = [200, 248]
+            configuration.samples = 1
+            configuration.baselineBudget = budget
+            let evaluator = try TaskEvaluator(model: model, text: EvaluationFixtures.prose, configuration: configuration)
+            var records: [EvaluationRecord] = []
+            try evaluator.run(settings: [setting], record: { records.append($0) })
+            return records
+        }
+        let fixed = try records(.fixed), proportional = try records(.proportional)
+        try #require(fixed.count == 2 && proportional.count == 2)
+        for (fixed, proportional) in zip(fixed, proportional) {
+            #expect(fixed.setting == "ratio 4, fixed budget" && proportional.setting == "ratio 4")
+            #expect(fixed.requestedRatio == 4 && abs(fixed.compressionRatio - 4) < 0.05)
+            #expect(fixed.peakKVTokens == proportional.peakKVTokens)
+            #expect(fixed.tokenReads > proportional.tokenReads)
+        }
+    }
 }

@@ -19,6 +19,9 @@ public final class TaskEvaluator {
         public var seed: UInt64 = 0
         /// Tokens per prefill forward call.
         public var chunk = 512
+        /// How a baseline's ratio R becomes its budget: `seen / R` all along, or a fixed
+        /// `length / R` from the start (the peak memory of a cache that reaches R at the end).
+        public var baselineBudget: BaselineBudget = .proportional
         /// Greedy decode steps after each prompt: the answer of a retrieval task, the timed
         /// steps of the latency task.
         public var decodeSteps: Int {
@@ -97,7 +100,7 @@ public final class TaskEvaluator {
                     let stage = "\(configuration.task.rawValue) \(length) \(setting.policyName) \(setting.label)"
                     progress?(EvaluationProgress(stage: stage, position: index, total: samples.count,
                                                  fractionDone: min(1, done / max(total, 1))))
-                    let cache = try model.makeCache(setting.options)
+                    let cache = try model.makeCache(options(of: setting, length: length))
                     let run = try PromptRun(prompt: sample.prompt, cache: cache, model: model,
                                             chunk: configuration.chunk, decodeSteps: configuration.decodeSteps)
                     scores.append(sample.score(answer: model.tokenizer.decode(run.generated, skipSpecialTokens: true)))
@@ -109,6 +112,13 @@ public final class TaskEvaluator {
         }
     }
 
+    /// The setting's cache options at `length`: a baseline's ratio becomes its budget there.
+    private func options(of setting: TaskSetting, length: Int) -> KVCacheOptions {
+        var options = setting.options
+        if case .ratio(let ratio)? = options.budget { options.budget = configuration.baselineBudget.budget(ratio: ratio, length: length) }
+        return options
+    }
+
     private func makeRecord(length: Int, setting: TaskSetting, runs: [PromptRun], scores: [Double]) -> EvaluationRecord {
         let latencies = runs.flatMap(\.decodeSeconds)
         let p50 = Statistics.quantile(latencies, 0.50) * 1000, p99 = Statistics.quantile(latencies, 0.99) * 1000
@@ -117,7 +127,8 @@ public final class TaskEvaluator {
         let isLatency = configuration.task == .latency
         let requestedRatio: Double? = if case .ratio(let ratio)? = setting.options.budget { ratio } else { nil }
         return EvaluationRecord(
-            task: configuration.task.rawValue, length: length, policy: setting.policyName, setting: setting.label,
+            task: configuration.task.rawValue, length: length, policy: setting.policyName,
+            setting: setting.label + (requestedRatio != nil && configuration.baselineBudget == .fixed ? ", fixed budget" : ""),
             requestedRatio: requestedRatio,
             compressionRatio: mean(runs.map(\.compressionRatio)),
             metric: isLatency ? "decode_latency_ms" : "accuracy", value: isLatency ? p50 : mean(scores),
