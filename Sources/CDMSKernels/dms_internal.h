@@ -306,42 +306,11 @@ DMS_AVX2_INLINE __m256 dms_exp256(__m256 x) {
     return y;
 }
 
-// dms_exp256 on 16 lanes: the same operations, so each lane's bits are the same.
-DMS_VNNI_INLINE __m512 dms_exp512(__m512 x) {
-    const __m512 hi = _mm512_set1_ps(88.7228393554688f);
-    const __m512 lo = _mm512_set1_ps(-103.972076416f);
-    const __mmask16 over = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
-    const __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    __m512 xc = _mm512_min_ps(hi, _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
-    xc = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), xc, x);
-    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), xc);
-    r = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-    __m512 r2 = _mm512_mul_ps(r, r);
-    p = _mm512_fmadd_ps(p, r2, r);
-    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
-    __m512i n = _mm512_cvtps_epi32(fx);
-    __m512i n1 = _mm512_srai_epi32(n, 1);
-    __m512i n2 = _mm512_sub_epi32(n, n1);
-    __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, _mm512_set1_epi32(127)), 23));
-    __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, _mm512_set1_epi32(127)), 23));
-    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
-    y = _mm512_mask_blend_ps(over, y, _mm512_set1_ps(INFINITY));
-    y = _mm512_mask_blend_ps(under, y, _mm512_setzero_ps());
-    return y;
-}
-
-// silu(g) * u on 16 lanes, as dms_swiglu computes it.
-DMS_VNNI_INLINE __m512 dms_swiglu512(__m512 g, __m512 u) {
-    __m512 e = dms_exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
-    return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e)), u);
+// silu(g) * u on 8 lanes (dms_swiglu's vector path).
+DMS_AVX2_INLINE __m256 dms_swiglu256(__m256 g, __m256 u) {
+    __m256 e = dms_exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    return _mm256_mul_ps(s, u);
 }
 
 DMS_AVX2_INLINE __m256 dms_load_h8(const uint16_t *p) {

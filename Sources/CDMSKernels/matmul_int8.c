@@ -190,7 +190,10 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
         float *gate = c->p[0].y + r0;
         for (int t = 0; t < T; t++) {
             float *gt = gate + (t0 + t) * p->rows;
-            _mm512_mask_storeu_ps(gt, keep, dms_swiglu512(_mm512_maskz_loadu_ps(keep, gt), acc[t]));
+            const __m512 g = _mm512_maskz_loadu_ps(keep, gt);
+            const __m256 lo = dms_swiglu256(_mm512_castps512_ps256(g), _mm512_castps512_ps256(acc[t]));
+            const __m256 hi = dms_swiglu256(_mm512_extractf32x8_ps(g, 1), _mm512_extractf32x8_ps(acc[t], 1));
+            _mm512_mask_storeu_ps(gt, keep, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
         }
     }
 }

@@ -59,21 +59,15 @@ DMS_AVX2 static void rmsnorm_avx2(const float *x, const float *w, float *out, in
     for (; i < n; i++) out[i] = w ? (x[i] * r) * w[i] : x[i] * r;
 }
 
-DMS_AVX2_INLINE __m256 swiglu8(__m256 g, __m256 u) {
-    __m256 e = dms_exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-    return _mm256_mul_ps(s, u);
-}
-
 DMS_AVX2 static void swiglu_avx2(const float *g, const float *u, float *out, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, swiglu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+        _mm256_storeu_ps(out + i, dms_swiglu256(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
     if (i < n) {
         float gb[8] = {0}, ub[8] = {0}, ob[8];
         memcpy(gb, g + i, (size_t)(n - i) * 4);
         memcpy(ub, u + i, (size_t)(n - i) * 4);
-        _mm256_storeu_ps(ob, swiglu8(_mm256_loadu_ps(gb), _mm256_loadu_ps(ub)));
+        _mm256_storeu_ps(ob, dms_swiglu256(_mm256_loadu_ps(gb), _mm256_loadu_ps(ub)));
         memcpy(out + i, ob, (size_t)(n - i) * 4);
     }
 }
