@@ -52,8 +52,10 @@ DMS_AVX2 static void kl_exp_avx2(const float *zs, const float *zt, int64_t n, fl
 }
 #endif
 
-double dms_kl_divergence(const float *zs, const float *zt, int64_t n, float *grad) {
-    if (n <= 0) return 0;
+// The first pass of both directions: the maxima, grad = exp(zs - ms), both exponential sums, and
+// lse(zs) - lse(zt).
+static double kl_prepare(const float *zs, const float *zt, int64_t n, float *grad, float *mt_out, double *ss_out,
+                         double *st_out) {
     float ms = -INFINITY, mt = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         ms = zs[i] > ms ? zs[i] : ms;
@@ -74,8 +76,40 @@ double dms_kl_divergence(const float *zs, const float *zt, int64_t n, float *gra
             st += dms_expf(zt[i] - mt);
         }
     }
-    const double lse_diff = (double)ms + log(ss) - ((double)mt + log(st));
+    *mt_out = mt;
+    *ss_out = ss;
+    *st_out = st;
+    return (double)ms + log(ss) - ((double)mt + log(st));
+}
+
+double dms_kl_divergence(const float *zs, const float *zt, int64_t n, float *grad) {
+    if (n <= 0) return 0;
+    float mt;
+    double ss, st;
+    const double lse_diff = kl_prepare(zs, zt, n, grad, &mt, &ss, &st);
     return kl_finish(zs, zt, n, grad, ss, lse_diff);
+}
+
+// KL(teacher || student) = sum p_t (z_t - z_s) + lse_s - lse_t; its gradient with respect to the
+// student logits is p_s - p_t. grad holds exp(zs - ms) on entry.
+static double kl_forward_finish(const float *zs, const float *zt, int64_t n, float mt, float *grad, double ss,
+                                double st, double lse_diff) {
+    const float inv_s = (float)(1.0 / ss), inv_t = (float)(1.0 / st);
+    double kl = lse_diff;
+    for (int64_t i = 0; i < n; i++) {
+        const float pt = dms_expf(zt[i] - mt) * inv_t;
+        kl += (double)pt * (double)(zt[i] - zs[i]);
+        grad[i] = grad[i] * inv_s - pt;
+    }
+    return kl;
+}
+
+double dms_kl_divergence_forward(const float *zs, const float *zt, int64_t n, float *grad) {
+    if (n <= 0) return 0;
+    float mt;
+    double ss, st;
+    const double lse_diff = kl_prepare(zs, zt, n, grad, &mt, &ss, &st);
+    return kl_forward_finish(zs, zt, n, mt, grad, ss, st, lse_diff);
 }
 
 void dms_rmsnorm_backward(const float *x, const float *w, const float *dout, int64_t n, float eps,

@@ -1,16 +1,18 @@
 import DMSKit
 
-/// The distillation term of the retrofit loss: KL(student ‖ teacher) over the vocabulary at
-/// temperature 1, averaged over positions, computed from the two models' final hidden states in
+/// The distillation term of the retrofit loss: KL(student ‖ teacher) (or, by `direction`,
+/// KL(teacher ‖ student)) over the vocabulary at temperature 1, averaged over positions, computed from the two models' final hidden states in
 /// chunks of rows so the `[T][vocabulary]` logits never exist at once.
 final class DistillationLoss {
     let vocabulary: Int
     let hidden: Int
     let chunkRows: Int
+    let direction: KLDirection
     private let studentLogits, teacherLogits, logitGradient: ScratchBuffer
     private var rowDivergence: [Double]
 
-    init(configuration c: ModelConfiguration, chunkRows: Int = 128) {
+    init(configuration c: ModelConfiguration, direction: KLDirection, chunkRows: Int = 128) {
+        self.direction = direction
         vocabulary = c.vocabularySize
         hidden = c.hiddenSize
         self.chunkRows = chunkRows
@@ -24,7 +26,7 @@ final class DistillationLoss {
     func evaluate(student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, tokens: Int,
                   decoder: DifferentiableDecoder, hiddenGradient: UnsafeMutablePointer<Float>) -> Double {
         let output = decoder.model.weights.output, pool = decoder.pool
-        let v = vocabulary
+        let v = vocabulary, direction = direction
         var total = 0.0
         var start = 0
         while start < tokens {
@@ -35,7 +37,7 @@ final class DistillationLoss {
             rowDivergence.withUnsafeMutableBufferPointer { divergence in
                 parallelFor(pool, rows) { r in
                     divergence[r] = Kernels.klDivergence(student: s + r * v, teacher: t + r * v, count: v,
-                                                         gradient: g + r * v)
+                                                         gradient: g + r * v, direction: direction)
                 }
                 for r in 0..<rows { total += divergence[r] }
             }

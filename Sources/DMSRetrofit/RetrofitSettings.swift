@@ -1,3 +1,5 @@
+import DMSKit
+
 /// Everything that defines a retrofit run besides the model and the data (spec section 7).
 ///
 /// A checkpoint records these; `--resume` refuses to continue under different settings.
@@ -33,6 +35,9 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
     /// NVIDIA's adapter recipe); they are scaled by `loraAlpha / loraRank`.
     public var loraRank = 0
     public var loraAlpha: Float = 16
+    /// The distillation's KL direction; nil (checkpoints from before the option) is the recipe's
+    /// KL(student ‖ teacher).
+    public var klDirection: KLDirection?
     /// An adapter whose weights the run starts from instead of the identity adapter (its file
     /// name is recorded; nil: start from the base model).
     public var initialAdapter: String?

@@ -64,6 +64,9 @@ struct RetrofitCommand: ParsableCommand {
     @Option(help: "LoRA alpha: updates are scaled by alpha / rank.")
     var loraAlpha: Float = 16
 
+    @Option(help: "The distillation's KL: student-teacher (the recipe's KL(student ‖ teacher)) or teacher-student (KL(teacher ‖ student), the direction dms eval reports).")
+    var kl: KLDirection = .studentTeacher
+
     @Option(help: "Seed of the data order, the logistic noise and LoRA's initial weights.")
     var seed: UInt64 = 0
 
@@ -104,6 +107,7 @@ struct RetrofitCommand: ParsableCommand {
         s.seed = seed
         s.loraRank = loraRank
         s.loraAlpha = loraAlpha
+        s.klDirection = kl == .studentTeacher ? nil : kl
         s.initialAdapter = initialAdapter
         do { try s.validate() } catch let error as RetrofitError { throw ValidationError(error.description) }
         return s
@@ -186,3 +190,4 @@ struct RetrofitCommand: ParsableCommand {
         return "\(stem).cr\(String(format: "%g", ratio)).\(suffix)"
     }
 }
+extension KLDirection: ExpressibleByArgument {}

@@ -43,7 +43,8 @@ struct RetrofitCLITests {
     @Test func trainsWritesAdapterAndLog() throws {
         let dir = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let outcome = try CLITests.run(try Self.arguments(dir, steps: 5, extra: ["--hold-steps", "2", "--snapshot-cr", "1.2"]))
+        let outcome = try CLITests.run(try Self.arguments(dir, steps: 5, extra: ["--hold-steps", "2", "--snapshot-cr", "1.2",
+                                                                                     "--kl", "teacher-student"]))
         #expect(outcome.status == 0, "stderr: \(outcome.error)")
         #expect(try Self.loggedSteps(dir) == [1, 2, 3, 4, 5])
         // the ramp reaches --target-cr 1.5 at step 3 and holds it; 1.2 is first reached at step 2
@@ -53,6 +54,7 @@ struct RetrofitCLITests {
         let snapshot = dir.appendingPathComponent("a.cr1.2.safetensors").path
         let snapshotMetadata = try String(contentsOfFile: snapshot, encoding: .isoLatin1)
         #expect(snapshotMetadata.contains("\"dms.training.steps\":\"2\""), "the snapshot is the adapter after step 2")
+        #expect(snapshotMetadata.contains("\"dms.training.kl\":\"teacher-student\""))
         #expect(!FileManager.default.fileExists(atPath: adapter + ".checkpoint"), "a finished run removes its checkpoint")
         // the adapter drives DMS generation on the model it was trained for
         let generate = try CLITests.run(["generate", "--model", Self.model, "--adapter", adapter, "--prompt", "the quick",

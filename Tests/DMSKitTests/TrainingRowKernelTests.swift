@@ -20,21 +20,25 @@ import Testing
         return zip(ls, lt).reduce(0) { $0 + exp($1.0) * ($1.0 - $1.1) }
     }
 
-    @Test(arguments: [7, 64, 1000]) func klDivergenceAndGradient(n: Int) {
+    @Test(arguments: [7, 64, 1000], KLDirection.allCases)
+    func klDivergenceAndGradient(n: Int, direction: KLDirection) {
         let student = Self.randomRow(n, seed: 1, scale: 4), teacher = Self.randomRow(n, seed: 2, scale: 4)
+        // the exact divergence in double precision, in the direction under test
+        func reference(_ s: [Double], _ t: [Double]) -> Double { direction == .studentTeacher ? Self.kl(s, t) : Self.kl(t, s) }
         var gradient = [Float](repeating: 0, count: n)
-        let value = Kernels.klDivergence(student: student, teacher: teacher, count: n, gradient: &gradient)
+        let value = Kernels.klDivergence(student: student, teacher: teacher, count: n, gradient: &gradient, direction: direction)
         let s = student.map(Double.init), t = teacher.map(Double.init)
-        #expect(abs(value - Self.kl(s, t)) <= 1e-6 * max(1, Self.kl(s, t)))
+        #expect(abs(value - reference(s, t)) <= 1e-6 * max(1, reference(s, t)))
+        #expect(abs(Self.kl(s, t) - Self.kl(t, s)) > 1e-3, "the two directions differ on these rows")
         for i in [0, n / 2, n - 1] {
             var up = s, down = s
             up[i] += 1e-5
             down[i] -= 1e-5
-            let numeric = (Self.kl(up, t) - Self.kl(down, t)) / 2e-5
+            let numeric = (reference(up, t) - reference(down, t)) / 2e-5
             #expect(abs(numeric - Double(gradient[i])) <= 1e-5, "logit \(i): \(gradient[i]) vs \(numeric)")
         }
         var same = [Float](repeating: 0, count: n)
-        #expect(abs(Kernels.klDivergence(student: student, teacher: student, count: n, gradient: &same)) < 1e-9)
+        #expect(abs(Kernels.klDivergence(student: student, teacher: student, count: n, gradient: &same, direction: direction)) < 1e-9)
     }
 
     @Test func rmsNormBackward() {

@@ -16,6 +16,10 @@ extern "C" {
 /// (grad must not alias student or teacher).
 double dms_kl_divergence(const float *student, const float *teacher, int64_t n, float *grad);
 
+/// KL(softmax(teacher) || softmax(student)) over n logits, the other direction, and its gradient
+/// with respect to the student logits, p_s - p_t, written to grad (which must not alias either).
+double dms_kl_divergence_forward(const float *student, const float *teacher, int64_t n, float *grad);
+
 /// Backward of out = x / rms(x) * w (w may be NULL = ones) for one row of n values:
 /// dx += the gradient with respect to x given dout; dw (if not NULL) += dout * x / rms(x).
 void dms_rmsnorm_backward(const float *x, const float *w, const float *dout, int64_t n, float eps,

@@ -1,14 +1,18 @@
 import CDMSKernels
 
 extension Kernels {
-    /// KL(softmax(student) ‖ softmax(teacher)) over `count` logits (double precision), with its
-    /// gradient with respect to the student logits written to `gradient` (which must not alias
-    /// either input).
+    /// KL(softmax(student) ‖ softmax(teacher)) over `count` logits (double precision), or with
+    /// `direction: .teacherStudent` KL(softmax(teacher) ‖ softmax(student)), with its gradient
+    /// with respect to the student logits written to `gradient` (which must not alias either
+    /// input).
     @inlinable public static func klDivergence(
         student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, count: Int,
-        gradient: UnsafeMutablePointer<Float>
+        gradient: UnsafeMutablePointer<Float>, direction: KLDirection = .studentTeacher
     ) -> Double {
-        dms_kl_divergence(student, teacher, Int64(count), gradient)
+        switch direction {
+        case .studentTeacher: dms_kl_divergence(student, teacher, Int64(count), gradient)
+        case .teacherStudent: dms_kl_divergence_forward(student, teacher, Int64(count), gradient)
+        }
     }
 
     /// Backward of `rmsNorm` for one row: `inputGradient += ∂/∂input`, and when given,
