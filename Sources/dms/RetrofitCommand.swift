@@ -87,6 +87,12 @@ struct RetrofitCommand: ParsableCommand {
         guard !data.isEmpty else { throw ValidationError("give at least one --data file") }
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be ≥ 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1") }
+        // Checked before the model loads: the adapter, its log and checkpoints go next to --out.
+        let directory = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--out \(out): the directory \(directory) does not exist")
+        }
         let schedule = try settings().schedule
         for ratio in snapshotRatios where !(ratio > 1) || schedule.firstStep(reaching: ratio, within: steps) == nil {
             throw ValidationError("--snapshot-cr \(ratio): the schedule never reaches it (it ends at --target-cr \(targetRatio))")

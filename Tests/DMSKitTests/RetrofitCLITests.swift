@@ -130,6 +130,6 @@ struct RetrofitCLITests {
                                          "--target-cr", "8", "--final-cr", "4"], mentions: "final ratio")
         try CLITests.expectCleanFailure(["retrofit", "--model", Self.model, "--data", text, "--seq-len", "64", "--window", "4",
                                          "--out", dir.appendingPathComponent("no/such/dir/a.safetensors").path],
-                                        mentions: "a.safetensors")
+                                        mentions: "does not exist")
     }
 }
