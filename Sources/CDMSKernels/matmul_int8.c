@@ -9,8 +9,10 @@
 // horizontal sums are needed and the weights are read and transposed once for all tokens.
 //   Q4_1: w = d*q + m:  y += d*dx*sum(q*qx) + m*(dx*sum(qx))
 //   Q4_0: w = d*(q-8):  y += d*dx*sum(q*qx) - 8d*(dx*sum(qx))
-//   Q8_0: vpdpbusd multiplies unsigned by signed bytes, so x goes in as qx+128 and each integer
-//         sum starts at -128*sum(q): it ends at exactly sum(q*qx).
+//   Q8_0: vpdpbusd multiplies unsigned by signed bytes, so w goes in as q+128 (a sign-bit flip)
+//         and each integer sum starts at -128*sum(qx): it ends at exactly sum(q*qx).
+// Products that share an input (q/k/v, gate/up) share its quantization and one pool run; a
+// gate/up pair also applies the SwiGLU in the task that finishes a block of up rows.
 // Each y element is the same sequence of operations whatever the thread count, the number of
 // tokens and the other tokens' values: a token's results do not depend on its batch.
 #include "dms_internal.h"
@@ -39,7 +41,6 @@ typedef struct {
     const float *xd;    // [n][nb]: d
     const float *xs;    // [n][nb]: d * sum(q)
     const int32_t *xi;  // [n][nb]: sum(q)
-    int count;
     int swiglu;  // p[0] is the gate and p[1] the up projection: tasks also write silu(gate) * up
     i8_product p[DMS_MATMUL_GROUP_MAX];
     int64_t first_task[DMS_MATMUL_GROUP_MAX + 1];
@@ -249,7 +250,6 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     c.nb = cols / 32;
     c.n = n;
     c.tiles = (n + I8_TILE - 1) / I8_TILE;
-    c.count = count;
     c.swiglu = swiglu;
     for (int k = 0; k < count; k++) {
         const dms_product *in = &products[k];
@@ -262,7 +262,6 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     }
     const int runs = swiglu ? 1 : count;  // with swiglu, a task does both products
     for (int k = 0; k < runs; k++) c.first_task[k + 1] = c.first_task[k] + c.p[k].rblocks * c.tiles;
-    for (int k = runs; k < DMS_MATMUL_GROUP_MAX; k++) c.first_task[k + 1] = c.first_task[k];
     if (c.first_task[runs] > INT32_MAX) return 0;
     const size_t qbytes = ((size_t)(n * cols) + 63) / 64 * 64;
     uint8_t *buf = i8_scratch_reserve(qbytes + 3 * (size_t)(n * c.nb) * sizeof(float));
