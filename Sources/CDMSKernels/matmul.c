@@ -11,6 +11,8 @@
 // f32 buffer on the stack ([k][16]) and a 16-row x 6-token FMA microkernel (12 ymm accumulators)
 // runs over all tokens of the task. Every y element is one sequential FMA chain over k in every
 // tile shape, so the result never depends on the tiling or the thread count.
+// dms_matmul_per_token takes that panel path for every n: a token's results are then the same
+// whatever the batch (the three paths above round differently from each other).
 #include "dms_internal.h"
 
 #include <stdatomic.h>
@@ -629,6 +631,46 @@ DMS_AVX2 static void small_batch_task_avx2(void *vctx, int task, int ntasks) {
 // Entry point
 // =============================================================================================
 
+static void mm_init(mm_ctx *c, dms_wtype type, const void *W, int64_t rows, int64_t cols, const float *x,
+                    int64_t n, float *y) {
+    memset(c, 0, offsetof(mm_ctx, part_begin));
+    c->type = type;
+    c->W = (const uint8_t *)W;
+    c->rb = dms_row_bytes(type, cols);
+    c->rows = rows;
+    c->cols = cols;
+    c->n = n;
+    c->x = x;
+    c->y = y;
+}
+
+// The panel path (prefill, and every n for dms_matmul_per_token): each y element is one
+// sequential chain over the columns, so a token's results depend on neither n nor the tiling.
+static void matmul_panels(dms_pool *pool, mm_ctx *c) {
+    const int64_t n = c->n;
+    int64_t npanels = (c->rows + GEMM_MR - 1) / GEMM_MR;
+    int64_t ntc = 1;
+    int64_t want = 4 * (int64_t)dms_pool_threads(pool);
+    if (npanels < want) {
+        ntc = (want + npanels - 1) / npanels;
+        int64_t maxc = (n + 23) / 24;  // keep >= ~24 tokens per chunk
+        if (ntc > maxc) ntc = maxc;
+        if (ntc < 1) ntc = 1;
+    }
+    int64_t chunk = (n + ntc - 1) / ntc;
+    chunk = (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+    ntc = (n + chunk - 1) / chunk;
+    c->ntc = ntc;
+    c->tok_chunk = chunk;
+#if DMS_X86
+    if (dms_use_avx2()) {
+        dms_pool_run(pool, gemm_task_avx2, c, (int)(npanels * ntc));
+        return;
+    }
+#endif
+    dms_pool_run(pool, gemm_task_scalar, c, (int)(npanels * ntc));
+}
+
 void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                 const float *x, int64_t n, float *y) {
     if (rows <= 0 || n <= 0) return;
@@ -643,15 +685,7 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
         return;
     }
     mm_ctx c;
-    memset(&c, 0, offsetof(mm_ctx, part_begin));
-    c.type = type;
-    c.W = (const uint8_t *)W;
-    c.rb = dms_row_bytes(type, cols);
-    c.rows = rows;
-    c.cols = cols;
-    c.n = n;
-    c.x = x;
-    c.y = y;
+    mm_init(&c, type, W, rows, cols, x, n, y);
     const int nthreads = dms_pool_threads(pool);
     const int avx2 = dms_use_avx2();
     (void)avx2;
@@ -704,25 +738,17 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
         return;
     }
 #endif
-    int64_t npanels = (rows + GEMM_MR - 1) / GEMM_MR;
-    int64_t ntc = 1;
-    int64_t want = 4 * (int64_t)nthreads;
-    if (npanels < want) {
-        ntc = (want + npanels - 1) / npanels;
-        int64_t maxc = (n + 23) / 24;  // keep >= ~24 tokens per chunk
-        if (ntc > maxc) ntc = maxc;
-        if (ntc < 1) ntc = 1;
-    }
-    int64_t chunk = (n + ntc - 1) / ntc;
-    chunk = (chunk + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
-    ntc = (n + chunk - 1) / chunk;
-    c.ntc = ntc;
-    c.tok_chunk = chunk;
-#if DMS_X86
-    if (avx2) {
-        dms_pool_run(pool, gemm_task_avx2, &c, (int)(npanels * ntc));
+    matmul_panels(pool, &c);
+}
+
+void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
+                          const float *x, int64_t n, float *y) {
+    if (rows <= 0 || n <= 0) return;
+    if (cols <= 0) {
+        for (int64_t i = 0; i < rows * n; i++) y[i] = 0.0f;
         return;
     }
-#endif
-    dms_pool_run(pool, gemm_task_scalar, &c, (int)(npanels * ntc));
+    mm_ctx c;
+    mm_init(&c, type, W, rows, cols, x, n, y);
+    matmul_panels(pool, &c);
 }

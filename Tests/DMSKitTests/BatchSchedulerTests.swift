@@ -306,6 +306,30 @@ struct BatchSchedulerSmolLM2Tests {
         }
     }
 
+    @Test("a seeded request samples the same tokens alone and among other requests")
+    func seededSamplingDoesNotDependOnTheLoad() async throws {
+        let loaded = try Self.model()
+        loaded.model.activationPrecision = .int8  // as `dms serve` runs
+        let sampling = SamplingParameters(temperature: 1, topK: 0, topP: 0.95, minP: 0, seed: 42)
+        // Long enough that attention splits into ranges; the others, submitted first, take the
+        // prefill allowance first, so this prompt is chunked differently and decodes side by side.
+        let prompt = BatchInvarianceTests.prompt(600, seed: 4)
+        func run(after others: [[Int]]) async throws -> [Int] {
+            let scheduler = try BatchScheduler(model: loaded, configuration: .init(kvBudgetBytes: 256 << 20))
+            defer { scheduler.shutdown() }
+            let background = try others.map { try scheduler.submit(BatchSchedulerTests.request($0, maxTokens: 40)) }
+            let sequence = try scheduler.submit(SequenceRequest(prompt: prompt, maxTokens: 32, sampling: sampling,
+                                                                stopTokens: [], cacheOptions: nil))
+            let tokens = try await BatchSchedulerTests.collect(sequence).tokens
+            for other in background { _ = try await BatchSchedulerTests.collect(other) }
+            return tokens
+        }
+        let alone = try await run(after: [])
+        let amongOthers = try await run(after: [700, 100, 300].enumerated().map { BatchInvarianceTests.prompt($1, seed: 5 + $0) })
+        #expect(alone.count == 32)
+        #expect(amongOthers == alone)
+    }
+
     @Test("cancelling a running sequence frees its pages at once")
     func cancellationFreesPages() async throws {
         let loaded = try Self.model()

@@ -390,6 +390,37 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    /// `matmulPerToken`: a token's row is the same bits alone, in batches of any size and with any
+    /// thread count (the plain product takes n-dependent paths), and it is the product.
+    @Test(arguments: [WeightType.f32, .q8_0])
+    func perTokenProductsAreIndependentOfTheBatch(type: WeightType) {
+        var rng = KernelTestRNG(seed: 29)
+        for (rows, cols) in [(8, 576), (576, 32), (3, 576)] {
+            let (bytes, _) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
+            func product(_ pool: WorkerPool?, _ x: [Float], _ n: Int) -> [Float] {
+                var y = [Float](repeating: .nan, count: rows * n)
+                bytes.withUnsafeBytes { w in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        Kernels.matmulPerToken(pool: pool, type: type, weights: w.baseAddress!, rows: rows, columns: cols,
+                                               input: x, tokens: n, output: yp.baseAddress!)
+                    }
+                }
+                return y
+            }
+            for n in [2, 3, 5, 16, 17, 40] {
+                let x = rng.floats(n * cols)
+                let batch = product(WorkerPool(threads: 2), x, n)
+                let plain = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n)
+                #expect(TestResources.relativeError(batch, plain) < 1e-5, "\(type) \(rows)x\(cols) n=\(n)")
+                for t in [0, n / 2, n - 1] {
+                    let alone = product(nil, Array(x[(t * cols)..<((t + 1) * cols)]), 1)
+                    #expect(kernelBitsEqual(alone, Array(batch[(t * rows)..<((t + 1) * rows)])),
+                            "\(type) \(rows)x\(cols) n=\(n) token \(t)")
+                }
+            }
+        }
+    }
+
     /// Grouped products (one quantization, one pool run) and the fused SwiGLU give the same bits as
     /// separate products followed by `swiglu`, for mixed weight types and both precisions.
     @Test(arguments: ActivationPrecision.allCases)

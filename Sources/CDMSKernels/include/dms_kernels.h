@@ -51,6 +51,13 @@ void dms_pool_run(dms_pool *pool, dms_task_fn fn, void *ctx, int ntasks);
 void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                 const float *x, int64_t n, float *y);
 
+/// Like dms_matmul, but a token's row of y is the same bits whatever n and the other tokens of x:
+/// every element is one sequential chain over the columns (dms_matmul's prefill path, for every
+/// n). For the small products applied per sequence of a batch (LoRA updates, eviction-decision
+/// logits), so a sequence's results do not depend on what runs beside it.
+void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
+                          const float *x, int64_t n, float *y);
+
 /// Like dms_matmul, but where the CPU has 8-bit dot products (AVX-512 VNNI) and W is Q8_0, Q4_0
 /// or Q4_1, x is quantized to 8 bits per token and block of 32 columns (Q8_0's scheme, as
 /// llama.cpp quantizes activations) and multiplied in integers: several times faster for small

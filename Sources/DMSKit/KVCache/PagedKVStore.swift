@@ -16,8 +16,10 @@ public final class PagedKVStore {
     public private(set) var pagesHeld = 0
     public private(set) var peakPagesHeld = 0
 
-    /// Slots per head above which a single query's attention is split across threads.
-    private let splitThreshold = 512
+    /// Slots per head from which one query's attention is split into ranges of at most
+    /// `rangeSlots` slots (merged afterwards, flash-decoding), so long heads spread over threads.
+    static let splitThreshold = 512
+    static let rangeSlots = 2048
     private var partialOutputs: [Float] = []
     private var partialMaxima: [Float] = []
     private var partialSums: [Float] = []
@@ -89,59 +91,77 @@ public final class PagedKVStore {
     }
 
     /// Attention of every KV head's queries of one token (a decode step) over `slots(head)`
-    /// slots, split across the pool's threads when the heads are long.
+    /// slots; long heads run in ranges spread over the pool's threads.
+    ///
+    /// How a head is split depends only on its own length, never on the thread count or on the
+    /// other sequences of the step, so a token gets the same output alone, side by side (with
+    /// `pool` nil) or in any batch: what makes a seed reproducible on a busy server.
     public func attendAllHeads(layer: Int, slots: (Int) -> Int, mask: (Int) -> UnsafePointer<UInt8>?,
                                query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                                scale: Float, pool workers: WorkerPool?) {
         let kvHeads = geometry.kvHeadCount
-        let groupWidth = geometry.groupSize * geometry.headDim
-        var longest = 0
-        for h in 0..<kvHeads { longest = max(longest, slots(h)) }
-        let threads = workers?.threads ?? 1
-        guard threads > 1, longest >= splitThreshold else {
-            parallelFor(workers, kvHeads) { h in
-                attend(layer: layer, head: h, slots: slots(h), mask: mask(h),
-                       query: query + h * groupWidth, output: output + h * groupWidth, scale: scale)
-            }
-            return
-        }
-        // Flash-decoding: each head's slots in `parts` ranges, merged afterwards.
-        let parts = max(1, (2 * threads + kvHeads - 1) / kvHeads)
         let G = geometry.groupSize
-        let needed = kvHeads * parts * groupWidth
-        if partialOutputs.count < needed {
-            partialOutputs = Array(repeating: 0, count: needed)
-            partialMaxima = Array(repeating: 0, count: kvHeads * parts * G)
-            partialSums = Array(repeating: 0, count: kvHeads * parts * G)
-        }
-        let precision = pool.precision.weightType
-        partialOutputs.withUnsafeMutableBufferPointer { acc in
-            partialMaxima.withUnsafeMutableBufferPointer { maxima in
-                partialSums.withUnsafeMutableBufferPointer { sums in
-                    let acc = acc.baseAddress!, maxima = maxima.baseAddress!, sums = sums.baseAddress!
-                    parallelFor(workers, kvHeads * parts) { task in
-                        let h = task / parts, part = task % parts
-                        let count = slots(h)
-                        let begin = count * part / parts, end = count * (part + 1) / parts
-                        let pages = heads[index(layer: layer, head: h)]
-                        pages.keyPages.withUnsafeBufferPointer { keys in
-                            pages.valuePages.withUnsafeBufferPointer { values in
-                                Kernels.attentionPartial(
-                                    kvType: precision, keyPages: keys.baseAddress!, valuePages: values.baseAddress!,
-                                    pageSize: pool.pageSize, slotBegin: begin, slotEnd: end, mask: mask(h),
-                                    headDim: geometry.headDim, queries: query + h * groupWidth, groupSize: G, scale: scale,
-                                    accumulator: acc + task * groupWidth, maxima: maxima + task * G, sums: sums + task * G)
+        let groupWidth = G * geometry.headDim
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: kvHeads + 1) { firstTask in
+            // Head h runs as tasks firstTask[h]..<firstTask[h + 1], one per slot range.
+            firstTask[0] = 0
+            for h in 0..<kvHeads { firstTask[h + 1] = firstTask[h] + Self.slotRanges(slots(h)) }
+            let tasks = firstTask[kvHeads]
+            if tasks == kvHeads {
+                parallelFor(workers, kvHeads) { h in
+                    attend(layer: layer, head: h, slots: slots(h), mask: mask(h),
+                           query: query + h * groupWidth, output: output + h * groupWidth, scale: scale)
+                }
+                return
+            }
+            if partialOutputs.count < tasks * groupWidth {
+                partialOutputs = Array(repeating: 0, count: tasks * groupWidth)
+                partialMaxima = Array(repeating: 0, count: tasks * G)
+                partialSums = Array(repeating: 0, count: tasks * G)
+            }
+            let precision = pool.precision.weightType
+            partialOutputs.withUnsafeMutableBufferPointer { acc in
+                partialMaxima.withUnsafeMutableBufferPointer { maxima in
+                    partialSums.withUnsafeMutableBufferPointer { sums in
+                        let acc = acc.baseAddress!, maxima = maxima.baseAddress!, sums = sums.baseAddress!
+                        parallelFor(workers, tasks) { task in
+                            var h = 0
+                            while firstTask[h + 1] <= task { h += 1 }
+                            let count = slots(h), ranges = firstTask[h + 1] - firstTask[h]
+                            guard ranges > 1 else {
+                                attend(layer: layer, head: h, slots: count, mask: mask(h),
+                                       query: query + h * groupWidth, output: output + h * groupWidth, scale: scale)
+                                return
+                            }
+                            let range = task - firstTask[h]
+                            let pages = heads[index(layer: layer, head: h)]
+                            pages.keyPages.withUnsafeBufferPointer { keys in
+                                pages.valuePages.withUnsafeBufferPointer { values in
+                                    Kernels.attentionPartial(
+                                        kvType: precision, keyPages: keys.baseAddress!, valuePages: values.baseAddress!,
+                                        pageSize: pool.pageSize, slotBegin: count * range / ranges,
+                                        slotEnd: count * (range + 1) / ranges, mask: mask(h), headDim: geometry.headDim,
+                                        queries: query + h * groupWidth, groupSize: G, scale: scale,
+                                        accumulator: acc + task * groupWidth, maxima: maxima + task * G, sums: sums + task * G)
+                                }
                             }
                         }
-                    }
-                    for h in 0..<kvHeads {
-                        Kernels.attentionMerge(parts: parts, groupSize: G, headDim: geometry.headDim,
-                                               accumulators: acc + h * parts * groupWidth, maxima: maxima + h * parts * G,
-                                               sums: sums + h * parts * G, output: output + h * groupWidth)
+                        for h in 0..<kvHeads where firstTask[h + 1] - firstTask[h] > 1 {
+                            let first = firstTask[h]
+                            Kernels.attentionMerge(parts: firstTask[h + 1] - first, groupSize: G, headDim: geometry.headDim,
+                                                   accumulators: acc + first * groupWidth, maxima: maxima + first * G,
+                                                   sums: sums + first * G, output: output + h * groupWidth)
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Ranges one query's attention over `slots` slots runs in: 1 below `splitThreshold`, else an
+    /// even number (so two or four threads share the heads evenly) of at most `rangeSlots` each.
+    static func slotRanges(_ slots: Int) -> Int {
+        slots < splitThreshold ? 1 : 2 * ((slots + 2 * rangeSlots - 1) / (2 * rangeSlots))
     }
 
     /// Pages that holding `slots(head)` slots in every head would add (heads indexed

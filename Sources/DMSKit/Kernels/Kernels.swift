@@ -36,6 +36,17 @@ public enum Kernels {
         }
     }
 
+    /// ``matmul(pool:type:weights:rows:columns:input:tokens:output:activations:)`` (f32 inputs)
+    /// with each token's output row the same bits whatever `tokens` is and whatever the other rows
+    /// hold: for small products applied to the rows of one sequence among others (LoRA updates,
+    /// eviction-decision logits), so the sequence's results do not depend on the batch.
+    @inlinable public static func matmulPerToken(
+        pool: WorkerPool?, type: WeightType, weights: UnsafeRawPointer, rows: Int, columns: Int,
+        input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>
+    ) {
+        dms_matmul_per_token(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input, Int64(tokens), output)
+    }
+
     /// One product of ``matmulGroup(pool:products:columns:input:tokens:activations:)``: `output`
     /// `[tokens][rows]` receives `weights` (`rows` rows of `type`) times the shared input.
     public typealias Product = (type: WeightType, weights: UnsafeRawPointer, rows: Int, output: UnsafeMutablePointer<Float>)

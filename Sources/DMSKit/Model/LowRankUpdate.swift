@@ -22,11 +22,11 @@ public struct LowRankUpdate: Sendable, Equatable {
                            scale: Float, scratch: UnsafeMutablePointer<Float>) {
         let reduced = scratch, delta = scratch + tokens * rank
         down.withUnsafeBytes { a in
-            Kernels.matmul(pool: nil, type: .f32, weights: a.baseAddress!, rows: rank, columns: inputs,
+            Kernels.matmulPerToken(pool: nil, type: .f32, weights: a.baseAddress!, rows: rank, columns: inputs,
                            input: input, tokens: tokens, output: reduced)
         }
         up.withUnsafeBytes { b in
-            Kernels.matmul(pool: nil, type: .f32, weights: b.baseAddress!, rows: outputs, columns: rank,
+            Kernels.matmulPerToken(pool: nil, type: .f32, weights: b.baseAddress!, rows: outputs, columns: rank,
                            input: reduced, tokens: tokens, output: delta)
         }
         for i in 0..<(tokens * outputs) { output[i] += scale * delta[i] }

@@ -267,7 +267,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let c = configuration
         rmsNormRows(residual, weight: layer.norm, into: scratch, rows: rows, width: c.hiddenSize)
         layer.projection.withUnsafeBytes { w in
-            Kernels.matmul(pool: nil, type: .f32, weights: w.baseAddress!, rows: c.kvHeadCount, columns: c.hiddenSize,
+            Kernels.matmulPerToken(pool: nil, type: .f32, weights: w.baseAddress!, rows: c.kvHeadCount, columns: c.hiddenSize,
                            input: scratch, tokens: rows, output: logits)
         }
         for i in 0..<(rows * c.kvHeadCount) { logits[i] = p.alphaScale * logits[i] - p.offset }
