@@ -1,3 +1,4 @@
+import DMSKit
 import Foundation
 import Testing
 @testable import DMSServer
@@ -30,6 +31,34 @@ struct ServerEndToEndTests {
             #expect(textStatus == 200)
             #expect(text["object"] as? String == "text_completion")
             #expect(((text["choices"] as? [[String: Any]])?.first?["text"]) is String)
+        }
+    }
+
+    /// A tokenizer that adds a BOS: a chat prompt holds only the one its template writes, a text
+    /// completion's prompt gets one.
+    @Test func promptsCarryOneBOS() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("server-bos-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: TestServer.fixture, to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["add_bos_token"] = true
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let loaded = try LoadedModel(path: directory.path, threads: 1)
+        let rendered = try loaded.chatTemplate().render(messages: [ChatMessage(role: .user, content: "Hi")], addGenerationPrompt: true)
+        let chatTokens = loaded.tokenizer.encode(rendered, addSpecialTokens: false)
+        try #require(chatTokens.first == loaded.tokenizer.bosTokenId)
+        let textTokens = loaded.tokenizer.encode("Once upon")
+        try #require(textTokens.first == loaded.tokenizer.bosTokenId)
+
+        try await TestServer.with(model: directory.path) { server in
+            let promptTokens = { (json: [String: Any]) in (json["usage"] as? [String: Int])?["prompt_tokens"] }
+            let answer = try await server.post("v1/chat/completions", chat)
+            #expect(answer.status == 200)
+            #expect(promptTokens(answer.json) == chatTokens.count)
+            let text = try await server.post("v1/completions", ["model": TestServer.modelID, "prompt": "Once upon", "max_tokens": 2])
+            #expect(text.status == 200)
+            #expect(promptTokens(text.json) == textTokens.count)
         }
     }
 

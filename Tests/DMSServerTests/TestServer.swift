@@ -20,11 +20,14 @@ struct TestServer {
     /// Stopping by cancellation makes Hummingbird log errors that are expected here.
     private static let silent = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-    /// Runs `body` against a fresh server, then stops it.
-    static func with(kvBudgetBytes: Int = 1 << 24, _ body: (TestServer) async throws -> Void) async throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/tiny-llama").path
-        let model = try LoadedModel(path: fixture, threads: 1)
+    /// The tiny Llama fixture's directory.
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/tiny-llama")
+
+    /// Runs `body` against a fresh server over `model` (the tiny Llama fixture by default), then stops it.
+    static func with(model path: String = fixture.path, kvBudgetBytes: Int = 1 << 24,
+                     _ body: (TestServer) async throws -> Void) async throws {
+        let model = try LoadedModel(path: path, threads: 1)
         let scheduler = try BatchScheduler(model: model, configuration: .init(kvBudgetBytes: kvBudgetBytes))
         let server = OpenAIServer(scheduler: scheduler, configuration: ServerConfiguration(port: 0, modelID: modelID))
         let (addresses, listening) = AsyncStream<String>.makeStream()
