@@ -50,6 +50,26 @@ struct PasskeyTaskTests {
         #expect(try task.samples(length: 240, count: 3, seed: 9).map(\.expected) != task.samples(length: 240, count: 3, seed: 10).map(\.expected))
     }
 
+    @Test func aLengthsPromptsDoNotDependOnTheOtherLengthsOfTheRun() throws {
+        // The fixture with a 4096-token context, so lengths can differ enough to matter.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("long-context-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: EvaluationFixtures.fixture("dms/tiny-qwen3-dms")), to: directory)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configURL = directory.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["max_position_embeddings"] = 4096
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let model = try LoadedModel(path: directory.path, threads: 1)
+        let text = String(repeating: EvaluationFixtures.prose + "\n\n", count: 8)
+        func prompts(_ lengths: [Int]) throws -> [RetrievalSample] {
+            var configuration = TaskEvaluator.Configuration()
+            configuration.lengths = lengths
+            configuration.samples = 3
+            return try TaskEvaluator(model: model, text: text, configuration: configuration).samples(length: 400)
+        }
+        #expect(try prompts([400]) == prompts([400, 800]))
+    }
+
     @Test func tooShortALengthIsAClearError() throws {
         let (task, _) = try Self.task()
         #expect(throws: EvaluationError.self) { try task.samples(length: 40, count: 1, seed: 0) }

@@ -61,7 +61,10 @@ public final class TaskEvaluator {
         try configuration.validate(contextLength: model.configuration.contextLength)
         self.model = model
         self.configuration = configuration
-        filler = try FillerText(text: text, tokenizer: model.tokenizer, maxTokens: configuration.lengths.max()!)
+        // Sized for the whole context: a length's prompts are the same in every run (and can be
+        // appended to another run's results), whichever other lengths run with it.
+        filler = try FillerText(text: text, tokenizer: model.tokenizer, maxTokens: configuration.lengths.max()!,
+                                sizedFor: model.configuration.contextLength)
     }
 
     /// The prompts of one length.
