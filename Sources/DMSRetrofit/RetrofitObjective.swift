@@ -32,7 +32,7 @@ public final class RetrofitObjective {
         self.settings = settings
         decoder = try DifferentiableDecoder(model: model, pool: pool, maxTokens: settings.sequenceLength,
                                             loraRank: settings.loraRank, loraAlpha: settings.loraAlpha)
-        distillation = DistillationLoss(configuration: model.configuration, direction: settings.klDirection ?? .studentTeacher)
+        distillation = DistillationLoss(configuration: model.configuration, direction: settings.distillationDirection)
         hiddenGradient = ScratchBuffer(capacity: settings.sequenceLength * model.configuration.hiddenSize)
     }
 

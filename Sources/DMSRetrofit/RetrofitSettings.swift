@@ -35,9 +35,11 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
     /// NVIDIA's adapter recipe); they are scaled by `loraAlpha / loraRank`.
     public var loraRank = 0
     public var loraAlpha: Float = 16
-    /// The distillation's KL direction; nil (checkpoints from before the option) is the recipe's
-    /// KL(student ‖ teacher).
+    /// The distillation's KL direction as given; nil (the default, and checkpoints from before the
+    /// option, which it keeps resumable) is the recipe's KL(student ‖ teacher).
     public var klDirection: KLDirection?
+    /// The KL direction the distillation minimises.
+    public var distillationDirection: KLDirection { klDirection ?? .studentTeacher }
     /// An adapter whose weights the run starts from instead of the identity adapter (its file
     /// name is recorded; nil: start from the base model).
     public var initialAdapter: String?

@@ -115,7 +115,7 @@ public final class RetrofitTrainer {
             "dms.training.hold_steps": "\(settings.holdSteps)",
             "dms.training.seed": "\(settings.seed)",
             "dms.training.lora_rank": "\(settings.loraRank)",
-            "dms.training.kl": (settings.klDirection ?? .studentTeacher).rawValue,
+            "dms.training.kl": settings.distillationDirection.rawValue,
             "dms.training.evicted_fraction": "\(fraction)",
             "dms.training.final_kl": "\(history.last?.kl ?? 0)",
             "dms.training.seconds": "\(Int(elapsedSeconds))",
