@@ -70,6 +70,11 @@ struct PasskeyTaskTests {
         #expect(try prompts([400]) == prompts([400, 800]))
     }
 
+    @Test func fillerLeavesOutIndentedCodeBlocks() {
+        let text = "Python is easy.\n\n   >>> 2 + 2\n   4\n\tx = 48213\n\n\nIt reads well.\n  Two spaces stay.\n"
+        #expect(FillerText.prose(of: text) == "Python is easy.\n\nIt reads well.\n  Two spaces stay.\n")
+    }
+
     @Test func tooShortALengthIsAClearError() throws {
         let (task, _) = try Self.task()
         #expect(throws: EvaluationError.self) { try task.samples(length: 40, count: 1, seed: 0) }
