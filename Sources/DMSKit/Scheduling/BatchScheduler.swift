@@ -404,19 +404,23 @@ public final class BatchScheduler: @unchecked Sendable {
         if !tail.isEmpty { sequence.continuation.yield(.token(GeneratedToken(id: -1, text: tail))) }
         let summary = sequence.summary(reason)
         sequence.cache.reset()
-        sequence.continuation.yield(.finished(summary))
-        sequence.continuation.finish()
         running.removeAll { $0 === sequence }
         counters.finished += 1
         admissionHeld = false
+        // Published before the client hears of the end, so metrics it reads next count it.
+        publish()
+        sequence.continuation.yield(.finished(summary))
+        sequence.continuation.finish()
     }
 
     private func fail(_ sequence: SequenceState, _ error: SchedulerError) {
-        end(sequence, throwing: error)
         running.removeAll { $0 === sequence }
         waiting.removeAll { $0 === sequence }
         counters.failed += 1
         admissionHeld = false
+        sequence.cache.reset()
+        publish()
+        sequence.continuation.finish(throwing: error)
     }
 
     private func end(_ sequence: SequenceState, throwing error: Error) {
