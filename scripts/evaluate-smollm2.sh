@@ -4,7 +4,7 @@
 # TOVA, H2O and Quest at ratios 2, 4 and 8, passkey retrieval at 1K–8K tokens in held-out prose
 # (the Python tutorial), and decode latency per token up to the model's 8192-token context.
 #
-#   scripts/evaluate-smollm2.sh [OUT_DIR]     (default: results/smollm2; about 4½ hours on 2 cores)
+#   scripts/evaluate-smollm2.sh [OUT_DIR]     (default: results/smollm2; about 3½ hours on 2 cores)
 #
 # A length's prompts do not depend on the other lengths, so the work can be split over several
 # runs: LENGTHS="1024 2048" runs only those passkey lengths, APPEND=1 adds to OUT_DIR's records
