@@ -23,11 +23,11 @@ public struct LowRankUpdate: Sendable, Equatable {
         let reduced = scratch, delta = scratch + tokens * rank
         down.withUnsafeBytes { a in
             Kernels.matmulPerToken(pool: nil, type: .f32, weights: a.baseAddress!, rows: rank, columns: inputs,
-                           input: input, tokens: tokens, output: reduced)
+                                   input: input, tokens: tokens, output: reduced)
         }
         up.withUnsafeBytes { b in
             Kernels.matmulPerToken(pool: nil, type: .f32, weights: b.baseAddress!, rows: outputs, columns: rank,
-                           input: reduced, tokens: tokens, output: delta)
+                                   input: reduced, tokens: tokens, output: delta)
         }
         for i in 0..<(tokens * outputs) { output[i] += scale * delta[i] }
     }

@@ -268,7 +268,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         rmsNormRows(residual, weight: layer.norm, into: scratch, rows: rows, width: c.hiddenSize)
         layer.projection.withUnsafeBytes { w in
             Kernels.matmulPerToken(pool: nil, type: .f32, weights: w.baseAddress!, rows: c.kvHeadCount, columns: c.hiddenSize,
-                           input: scratch, tokens: rows, output: logits)
+                                   input: scratch, tokens: rows, output: logits)
         }
         for i in 0..<(rows * c.kvHeadCount) { logits[i] = p.alphaScale * logits[i] - p.offset }
     }
