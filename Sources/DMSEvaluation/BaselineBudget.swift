@@ -1,7 +1,7 @@
 import DMSKit
 
 /// How a baseline's compression ratio R becomes its token budget in a teacher-forced evaluation.
-public enum BaselineBudget: String, Sendable, CaseIterable {
+public enum BaselineBudget: String, Sendable, CaseIterable, Codable {
     /// Keep `seen / R` tokens at every position (`KVBudget.ratio`): the ratio holds all along,
     /// so early positions are compressed as much as late ones.
     case proportional

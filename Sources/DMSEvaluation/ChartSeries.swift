@@ -7,10 +7,13 @@ public struct ChartSeries: Sendable, Equatable {
     /// Which colour and marker of ``SVGChart/palette`` to draw with; nil takes the series'
     /// position in the chart. Fixing it keeps one policy's colour across several charts.
     public var paletteIndex: Int?
+    /// Drawn with a dashed line: a variant of the series that shares its colour.
+    public var dashed: Bool
 
-    public init(name: String, points: [ChartPoint], paletteIndex: Int? = nil) {
+    public init(name: String, points: [ChartPoint], paletteIndex: Int? = nil, dashed: Bool = false) {
         self.name = name
         self.points = points
         self.paletteIndex = paletteIndex
+        self.dashed = dashed
     }
 }

@@ -5,16 +5,16 @@ import DMSKit
 public struct EvaluationGroup: Sendable, Equatable {
     public var task: String
     public var length: Int
-    /// Ordered by policy (as ``KVCacheOptions/Policy`` lists them, unknown names last), then by
-    /// compression ratio.
+    /// Ordered by policy (as ``KVCacheOptions/Policy`` lists them, unknown names last), fixed
+    /// budgets after proportional ones, then by compression ratio.
     public var records: [EvaluationRecord]
 
     /// The metric of the group's records (a task measures one).
     public var metric: String { records.first?.metric ?? "" }
     public var higherIsBetter: Bool { records.first?.higherIsBetter ?? true }
 
-    /// The policies present, in ``records``' order.
-    public var policies: [String] { Self.policies(in: records) }
+    /// The series present (``EvaluationRecord/series``), in ``records``' order.
+    public var series: [String] { Self.series(in: records) }
 
     /// `records` grouped by task (in the order tasks first appear) and by length (ascending).
     public static func groups(of records: [EvaluationRecord]) -> [EvaluationGroup] {
@@ -32,16 +32,18 @@ public struct EvaluationGroup: Sendable, Equatable {
         return (known.firstIndex(of: policy) ?? known.count, policy)
     }
 
-    /// The policies of `records`, each once, in policy order.
-    public static func policies(in records: [EvaluationRecord]) -> [String] {
-        unique(sorted(records).map(\.policy))
+    /// The series of `records` (``EvaluationRecord/series``), each once, in policy order.
+    public static func series(in records: [EvaluationRecord]) -> [String] {
+        unique(sorted(records).map(\.series))
     }
 
-    /// `records` by policy, then compression ratio.
+    /// `records` by policy, fixed budgets last, then compression ratio.
     static func sorted(_ records: [EvaluationRecord]) -> [EvaluationRecord] {
         records.sorted {
             let (left, right) = (policyOrder($0.policy), policyOrder($1.policy))
-            return left != right ? left < right : $0.compressionRatio < $1.compressionRatio
+            if left != right { return left < right }
+            let (leftFixed, rightFixed) = ($0.baselineBudget == .fixed, $1.baselineBudget == .fixed)
+            return leftFixed != rightFixed ? rightFixed : $0.compressionRatio < $1.compressionRatio
         }
     }
 

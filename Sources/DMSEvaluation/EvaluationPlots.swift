@@ -4,8 +4,9 @@ import Foundation
 ///
 /// For each task at each context length: its metric against KV token reads and against peak KV
 /// cache memory, one line per policy through its settings (sorted by x, each point labelled with
-/// the compression ratio reached). From the `latency` task's records: p50 decode latency per
-/// token against context length, one line per policy. A policy keeps its colour in every chart.
+/// the compression ratio reached); a baseline at a fixed budget is a dashed line of its own, in
+/// its policy's colour. From the `latency` task's records: p50 decode latency per token against
+/// context length, one line per policy. A policy keeps its colour in every chart.
 public struct EvaluationPlots: Sendable {
     /// The task whose records measure decode latency rather than quality.
     public static let latencyTask = "latency"
@@ -16,7 +17,7 @@ public struct EvaluationPlots: Sendable {
 
     public init(records: [EvaluationRecord]) {
         self.records = records
-        self.policies = EvaluationGroup.policies(in: records)
+        self.policies = EvaluationGroup.unique(EvaluationGroup.sorted(records).map(\.policy))
     }
 
     /// Every plot, in the report's order: each quality group's, then the latency plot.
@@ -57,13 +58,15 @@ public struct EvaluationPlots: Sendable {
             series: series(of: latency) { Double($0.length) }))
     }
 
-    /// One series per policy: (x, value) points sorted by x, labelled with the compression ratio.
+    /// One line per ``EvaluationRecord/series``: (x, value) points sorted by x, labelled with the
+    /// compression ratio. A baseline at a fixed budget is dashed, in its policy's colour.
     func series(of records: [EvaluationRecord], x: (EvaluationRecord) -> Double) -> [ChartSeries] {
-        EvaluationGroup.policies(in: records).map { policy in
-            let points = records.filter { $0.policy == policy }
-                .map { ChartPoint(x: x($0), y: $0.value, label: Self.ratioLabel($0.compressionRatio)) }
+        EvaluationGroup.series(in: records).map { name in
+            let members = records.filter { $0.series == name }
+            let points = members.map { ChartPoint(x: x($0), y: $0.value, label: Self.ratioLabel($0.compressionRatio)) }
                 .sorted { $0.x < $1.x }
-            return ChartSeries(name: policy, points: points, paletteIndex: policies.firstIndex(of: policy))
+            return ChartSeries(name: name, points: points, paletteIndex: policies.firstIndex(of: members[0].policy),
+                               dashed: members[0].baselineBudget == .fixed)
         }
     }
 

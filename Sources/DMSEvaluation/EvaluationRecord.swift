@@ -13,6 +13,10 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
     public var setting: String
     /// The ratio a budget policy was asked for; nil for full and dms.
     public var requestedRatio: Double?
+    /// How a budget policy's ratio became its token budget; nil for full and dms (and in records
+    /// written before this field, whose baselines were proportional unless the setting says
+    /// `fixed budget`).
+    public var baselineBudget: BaselineBudget?
     /// Tokens seen / mean physical slots in use at the end of the context (the engine's
     /// ``KVStatistics/compressionRatio``), averaged over samples.
     public var compressionRatio: Double
@@ -40,7 +44,7 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
     public var decodeTokensPerSecond: Double?
 
     public init(task: String, length: Int, policy: String, setting: String, requestedRatio: Double?,
-                compressionRatio: Double, metric: String, value: Double, higherIsBetter: Bool, samples: Int,
+                baselineBudget: BaselineBudget? = nil, compressionRatio: Double, metric: String, value: Double, higherIsBetter: Bool, samples: Int,
                 tokenReads: Double, peakKVTokens: Int, peakKVBytes: Int, decodeLatencyP50Milliseconds: Double?,
                 decodeLatencyP99Milliseconds: Double?, decodeTokensPerSecond: Double?) {
         self.task = task
@@ -48,6 +52,7 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
         self.policy = policy
         self.setting = setting
         self.requestedRatio = requestedRatio
+        self.baselineBudget = baselineBudget
         self.compressionRatio = compressionRatio
         self.metric = metric
         self.value = value
@@ -64,6 +69,7 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case task, length, policy, setting
         case requestedRatio = "requested_ratio"
+        case baselineBudget = "baseline_budget"
         case compressionRatio = "compression_ratio"
         case metric, value
         case higherIsBetter = "higher_is_better"
@@ -84,6 +90,7 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
         try container.encode(policy, forKey: .policy)
         try container.encode(setting, forKey: .setting)
         try container.encode(requestedRatio, forKey: .requestedRatio)
+        try container.encode(baselineBudget, forKey: .baselineBudget)
         try container.encode(compressionRatio, forKey: .compressionRatio)
         try container.encode(metric, forKey: .metric)
         try container.encode(value, forKey: .value)
@@ -96,6 +103,11 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
         try container.encode(decodeLatencyP99Milliseconds, forKey: .decodeLatencyP99Milliseconds)
         try container.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
     }
+
+    /// The line this record belongs to in plots and lists of policies: the policy, with `, fixed
+    /// budget` for a baseline kept at a fixed budget, which is another line than the same policy
+    /// kept at `seen / R`.
+    public var series: String { baselineBudget == .fixed ? "\(policy), fixed budget" : policy }
 
     /// The CSV header: the JSON keys in order.
     public static var csvHeader: String { CodingKeys.allCases.map(\.rawValue).joined(separator: ",") }

@@ -52,7 +52,8 @@ public final class EvaluationRecordWriter {
         // Keyed, so the columns follow the header's order whatever order the fields are listed in.
         let fields: [EvaluationRecord.CodingKeys: String] = [
             .task: record.task, .length: "\(record.length)", .policy: record.policy, .setting: record.setting,
-            .requestedRatio: optional(record.requestedRatio), .compressionRatio: "\(record.compressionRatio)",
+            .requestedRatio: optional(record.requestedRatio), .baselineBudget: record.baselineBudget?.rawValue ?? "",
+            .compressionRatio: "\(record.compressionRatio)",
             .metric: record.metric, .value: "\(record.value)", .higherIsBetter: "\(record.higherIsBetter)",
             .samples: "\(record.samples)", .tokenReads: "\(record.tokenReads)", .peakKVTokens: "\(record.peakKVTokens)",
             .peakKVBytes: "\(record.peakKVBytes)", .decodeLatencyP50Milliseconds: optional(record.decodeLatencyP50Milliseconds),

@@ -56,7 +56,7 @@ public struct EvaluationReportWriter: Sendable {
             "",
             "Source: `\(source)`, \(records.count) record\(records.count == 1 ? "" : "s"). "
                 + "Tasks (context lengths): \(tasks.joined(separator: ", ")). "
-                + "Policies: \(EvaluationGroup.policies(in: records).joined(separator: ", ")).",
+                + "Policies: \(EvaluationGroup.series(in: records).joined(separator: ", ")).",
             "",
             pngSentence(plotCount: plots.all.count, pngCopies: pngCopies),
         ]

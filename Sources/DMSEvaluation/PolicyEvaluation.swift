@@ -130,7 +130,7 @@ extension PolicyEvaluation {
         return EvaluationRecord(
             task: task.rawValue, length: length, policy: policy,
             setting: requestedRatio.map { "ratio \(String(format: "%g", $0))" + (budget == .fixed ? ", fixed budget" : "") } ?? "",
-            requestedRatio: requestedRatio,
+            requestedRatio: requestedRatio, baselineBudget: budget,
             compressionRatio: compressionRatio, metric: metric, value: value, higherIsBetter: false, samples: 1,
             tokenReads: Double(tokenReads), peakKVTokens: peakTokens, peakKVBytes: peakBytes,
             decodeLatencyP50Milliseconds: nil, decodeLatencyP99Milliseconds: nil, decodeTokensPerSecond: nil)

@@ -81,7 +81,7 @@ public struct SVGChart: Sendable, Equatable {
             let (style, color) = self.style(ofSeries: index)
             lines.append(#"<g fill="\#(color)">"#)
             let path = points.map { "\(Self.number(x($0.x))),\(Self.number(y($0.y)))" }.joined(separator: " ")
-            lines.append(#"<polyline points="\#(path)" fill="none" stroke="\#(color)" stroke-width="2"/>"#)
+            lines.append(#"<polyline points="\#(path)" fill="none" stroke="\#(color)" stroke-width="2"\#(dash(ofSeries: index))/>"#)
             for point in points {
                 lines.append(Self.marker(style, at: (x(point.x), y(point.y))))
             }
@@ -102,7 +102,7 @@ public struct SVGChart: Sendable, Equatable {
             let (style, color) = self.style(ofSeries: index)
             let top = plot.top + 10 + 20 * Double(index), start = plot.right + 16
             lines.append(#"<g fill="\#(color)" stroke="\#(color)">"#)
-            lines.append(Self.line(from: (start, top), to: (start + 24, top), attributes: #"stroke-width="2""#))
+            lines.append(Self.line(from: (start, top), to: (start + 24, top), attributes: #"stroke-width="2""# + dash(ofSeries: index)))
             lines.append(Self.marker(style, at: (start + 12, top)))
             lines.append("</g>")
             lines.append(Self.text(name, at: (start + 32, top + 4), anchor: "start"))
@@ -115,6 +115,11 @@ public struct SVGChart: Sendable, Equatable {
     func style(ofSeries index: Int) -> (index: Int, color: String) {
         let style = max(0, series[index].paletteIndex ?? index)
         return (style, Self.palette[style % Self.palette.count])
+    }
+
+    /// The stroke pattern attribute of series `index`: empty for a solid line.
+    func dash(ofSeries index: Int) -> String {
+        series[index].dashed ? #" stroke-dasharray="6 4""# : ""
     }
 
     /// Marker `style` (its shape cycles through ``markerShapes``) centred on `center`.

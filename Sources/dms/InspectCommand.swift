@@ -34,6 +34,8 @@ struct InspectCommand: ParsableCommand {
         var bosTokenId: Int?
         var eosTokenIds: [Int]
         var chatTemplate: String
+        /// The DMS decisions the model runs with by default; nil for a plain model.
+        var dms: String?
 
         enum CodingKeys: String, CodingKey {
             case path, format, architecture, layers, heads
@@ -42,7 +44,7 @@ struct InspectCommand: ParsableCommand {
             case contextLength = "context_length", ropeTheta = "rope_theta", ropeLayout = "rope_layout"
             case tiedEmbeddings = "tied_embeddings", qkNorm = "qk_norm", weightBytes = "weight_bytes"
             case tensorTypes = "tensor_types", tokenizerVocabulary = "tokenizer_vocabulary"
-            case bosTokenId = "bos_token_id", eosTokenIds = "eos_token_ids", chatTemplate = "chat_template"
+            case bosTokenId = "bos_token_id", eosTokenIds = "eos_token_ids", chatTemplate = "chat_template", dms
         }
     }
 
@@ -59,7 +61,7 @@ struct InspectCommand: ParsableCommand {
             tiedEmbeddings: c.tiedEmbeddings, qkNorm: c.hasQKNorm, weightBytes: loaded.weightBytes,
             tensorTypes: loaded.tensorTypeCounts, tokenizerVocabulary: loaded.tokenizer.vocabularySize,
             bosTokenId: loaded.tokenizer.bosTokenId, eosTokenIds: loaded.tokenizer.eosTokenIds.sorted(),
-            chatTemplate: template)
+            chatTemplate: template, dms: loaded.model.evictionSource?.summary)
         if json {
             try printJSON(report)
             return
@@ -76,6 +78,7 @@ struct InspectCommand: ParsableCommand {
           tokenizer        byte-level BPE, \(report.tokenizerVocabulary) tokens, BOS \(report.bosTokenId.map(String.init) ?? "none"), \
         end of turn \(report.eosTokenIds.map(String.init).joined(separator: ","))
           chat template    \(report.chatTemplate)
+          DMS              \(report.dms ?? "none (full KV cache unless an adapter is given)")
           kernels          \(Kernels.isa)
         """)
     }

@@ -33,6 +33,21 @@ struct EvaluationPlotsTests {
         }
     }
 
+    @Test func aBaselineAtAFixedBudgetIsADashedLineOfItsOwnInItsPolicysColour() throws {
+        var fixed = ReportFixtures.record(task: "kl", policy: "h2o", ratio: 4, requested: 4, value: 0.3,
+                                          setting: "ratio 4, fixed budget")
+        fixed.baselineBudget = .fixed
+        let records = ReportFixtures.records + [fixed]
+        let group = try #require(EvaluationGroup.groups(of: records).first { $0.task == "kl" })
+        let chart = try #require(EvaluationPlots(records: records).plots(for: group).last).chart
+        #expect(chart.series.map(\.name) == ["full", "streaming", "h2o", "h2o, fixed budget"])
+        #expect(chart.series.map(\.dashed) == [false, false, false, true])
+        #expect(chart.series[3].paletteIndex == chart.series[2].paletteIndex)
+        #expect(chart.series[2].points.count == 2 && chart.series[3].points.map(\.y) == [0.3])
+        #expect(chart.svg.components(separatedBy: "stroke-dasharray").count == 3, "the line and its legend sample")
+        #expect(EvaluationFindings.summary(of: group).contains("×4.0 h2o (ratio 4, fixed budget) 0.3, then h2o (ratio 4.0) 0.4"))
+    }
+
     @Test func latencyAgainstContextLength() throws {
         let chart = try #require(Self.plots.latencyPlot).chart
         #expect(chart.series.map(\.name) == ["full", "dms"])

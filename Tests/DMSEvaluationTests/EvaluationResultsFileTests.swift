@@ -23,6 +23,19 @@ struct EvaluationResultsFileTests {
         #expect(try EvaluationResultsFile.records(inDirectory: directory) == records)
     }
 
+    @Test func theBaselineBudgetRoundTripsAndIsAbsentFromOlderRecords() throws {
+        var fixed = ReportFixtures.record(policy: "h2o", ratio: 4, requested: 4, value: 0.5, setting: "ratio 4, fixed budget")
+        fixed.baselineBudget = .fixed
+        let line = try Self.jsonLine(fixed)
+        #expect(line.contains(#""baseline_budget":"fixed""#))
+        let older = try Self.jsonLine(ReportFixtures.records[0])
+            .replacingOccurrences(of: #""baseline_budget":null,"#, with: "").replacingOccurrences(of: #","baseline_budget":null"#, with: "")
+        #expect(!older.contains("baseline_budget"))
+        let directory = try Self.directory(withResults: line + "\n" + older)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try EvaluationResultsFile.records(inDirectory: directory) == [fixed, ReportFixtures.records[0]])
+    }
+
     @Test func badInputIsNamed() throws {
         let good = try Self.jsonLine(ReportFixtures.records[0])
         let cases: [(String?, (String) -> EvaluationReportError)] = [

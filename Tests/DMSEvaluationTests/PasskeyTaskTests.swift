@@ -137,6 +137,8 @@ struct PasskeyTaskTests {
         try #require(fixed.count == 2 && proportional.count == 2)
         for (fixed, proportional) in zip(fixed, proportional) {
             #expect(fixed.setting == "ratio 4, fixed budget" && proportional.setting == "ratio 4")
+            #expect(fixed.baselineBudget == .fixed && proportional.baselineBudget == .proportional)
+            #expect(fixed.series == "streaming, fixed budget" && proportional.series == "streaming")
             #expect(fixed.requestedRatio == 4 && abs(fixed.compressionRatio - 4) < 0.05)
             #expect(fixed.peakKVTokens == proportional.peakKVTokens)
             #expect(fixed.tokenReads > proportional.tokenReads)

@@ -129,6 +129,7 @@ struct PolicyEvaluatorTests {
         #expect(fixed.tokenReads == g.layerCount * g.kvHeadCount * ((1...32).reduce(0, +) + 96 * 33))
         #expect(fixed.tokenReads > proportional.tokenReads)
         #expect(fixed.record(task: .kl, length: 128).setting == "ratio 4, fixed budget")
+        #expect(fixed.record(task: .kl, length: 128).baselineBudget == .fixed)
     }
 
     @Test("the perplexity task: no reference, no KL, full's perplexity equals dms score's")

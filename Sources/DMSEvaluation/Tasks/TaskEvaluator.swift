@@ -132,7 +132,7 @@ public final class TaskEvaluator {
         return EvaluationRecord(
             task: configuration.task.rawValue, length: length, policy: setting.policyName,
             setting: setting.label + (requestedRatio != nil && configuration.baselineBudget == .fixed ? ", fixed budget" : ""),
-            requestedRatio: requestedRatio,
+            requestedRatio: requestedRatio, baselineBudget: requestedRatio == nil ? nil : configuration.baselineBudget,
             compressionRatio: mean(runs.map(\.compressionRatio)),
             metric: isLatency ? "decode_latency_ms" : "accuracy", value: isLatency ? p50 : mean(scores),
             higherIsBetter: !isLatency, samples: runs.count,

@@ -45,6 +45,14 @@ public struct HFConfig: @unchecked Sendable {  // `raw` holds immutable JSONSeri
     public let dmsWindowSize: Int?
     /// DMS: target KV-cache compression ratio (`dms_cr`).
     public let dmsCompressionRatio: Double?
+    /// DMS: the decisions come from separate per-layer weights saved in the checkpoint
+    /// (`dms_separate_alpha`, NVIDIA's retrofit recipe), not from a query neuron; defaults to false.
+    public let dmsSeparateAlpha: Bool
+    /// DMS: one decision per KV head, or one per layer for all heads (`dms_alpha_per`, `head` or
+    /// `layer`); defaults to per head.
+    public let dmsDecisionPerLayer: Bool
+    /// DMS: eviction switched off, so the checkpoint runs as its base model (`dms_disable_eviction`).
+    public let dmsDisableEviction: Bool
     /// The whole JSON object, as `JSONSerialization` returns it.
     public let raw: [String: Any]
 
@@ -117,6 +125,14 @@ public struct HFConfig: @unchecked Sendable {  // `raw` holds immutable JSONSeri
         dmsInitialAlphaOffset = try fields.optional("dms_initial_alpha_offset", fields.double)
         dmsWindowSize = try fields.optional("dms_window_size", fields.int)
         dmsCompressionRatio = try fields.optional("dms_cr", fields.double)
+        dmsSeparateAlpha = try fields.optional("dms_separate_alpha", fields.bool) ?? false
+        switch try fields.optional("dms_alpha_per", fields.string) {
+        case nil, "head": dmsDecisionPerLayer = false
+        case "layer": dmsDecisionPerLayer = true
+        case let other?:
+            throw HFConfigError.invalidField(path: source, field: "dms_alpha_per", reason: "'\(other)' is neither 'head' nor 'layer'")
+        }
+        dmsDisableEviction = try fields.optional("dms_disable_eviction", fields.bool) ?? false
     }
 
     /// Typed access to the JSON object's fields. JSON `null` counts as absent.

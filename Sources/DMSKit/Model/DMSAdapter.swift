@@ -44,10 +44,12 @@ public struct DMSAdapter: Sendable {
         public static let name = "dms.base.name"
     }
 
-    public static func projectionName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha.weight" }
-    public static func normName(layer: Int) -> String { "model.layers.\(layer).dms_proj_alpha_norm.weight" }
+    /// NVIDIA's names: the decision weights live in each layer's attention module.
+    public static func projectionName(layer: Int) -> String { "model.layers.\(layer).self_attn.dms_proj_alpha.weight" }
+    public static func normName(layer: Int) -> String { "model.layers.\(layer).self_attn.dms_proj_alpha_norm.weight" }
 
-    /// PEFT's names of a projection's LoRA matrices (`part` is "A" or "B").
+    /// PEFT's names of a projection's LoRA matrices (`part` is "A" or "B"), without the
+    /// `base_model.model.` prefix of a PEFT checkpoint.
     public static func loraName(layer: Int, projection: String, part: String) -> String {
         "model.layers.\(layer).self_attn.\(projection).lora_\(part).weight"
     }
@@ -96,19 +98,11 @@ public struct DMSAdapter: Sendable {
                 throw DMSError.adapterMismatch("\(path) was made for \(key.dropFirst("dms.base.".count)) = \(found), this model has \(value)")
             }
         }
-        let hidden = configuration.hiddenSize, kvHeads = configuration.kvHeadCount
+        let hidden = configuration.hiddenSize
         func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
-            guard file.hasTensor(name) else { throw DMSError.invalidAdapter("\(path): missing tensor \(name)") }
-            let tensor = try file.tensor(named: name)
-            guard tensor.shape == shape else {
-                throw DMSError.adapterMismatch("\(name) has shape \(tensor.shape), expected \(shape)")
-            }
-            return try ModelWeights.floats(tensor, count: shape.reduce(1, *))
+            try Self.floats(name, shape: shape, in: file, described: path)
         }
-        layers = try (0..<configuration.layerCount).map { i in
-            Layer(projection: try floats(Self.projectionName(layer: i), [kvHeads, hidden]),
-                  norm: try floats(Self.normName(layer: i), [hidden]))
-        }
+        layers = try Self.decisionLayers(in: file, described: path, for: configuration)
         lowRank = nil
         if meta[Key.loraRank] != nil {
             let rank = try number(Key.loraRank), alpha = try number(Key.loraAlpha)
@@ -132,5 +126,53 @@ public struct DMSAdapter: Sendable {
             })
         }
         metadata = meta
+    }
+
+    /// The decision weights a model checkpoint carries when NVIDIA's retrofit recipe saved it
+    /// (`dms_separate_alpha` in config.json; the tensors under this format's names, beside the
+    /// base weights), with the DMS settings of its config.json and no sinks. With `dms_alpha_per`
+    /// `layer`, every KV head takes the first one's decision, so every head gets its weights.
+    public init(checkpoint: TensorSource, config: HFConfig, for configuration: ModelConfiguration) throws {
+        guard let parameters = try DMSParameters(huggingFace: config) else {
+            throw DMSError.invalidAdapter(
+                "config.json sets dms_separate_alpha but not dms_alpha_scale, dms_initial_alpha_offset and dms_window_size")
+        }
+        guard parameters.window >= 0, parameters.window < 1_048_576 else {
+            throw DMSError.invalidAdapter("config.json: dms_window_size \(parameters.window) is not a valid window")
+        }
+        guard parameters.alphaScale.isFinite, parameters.offset.isFinite else {
+            throw DMSError.invalidAdapter("config.json: dms_alpha_scale and dms_initial_alpha_offset must be finite")
+        }
+        self.parameters = parameters
+        var layers = try Self.decisionLayers(in: checkpoint, described: "the checkpoint", for: configuration)
+        if config.dmsDecisionPerLayer {
+            let hidden = configuration.hiddenSize
+            layers = layers.map { layer in
+                Layer(projection: Array((0..<configuration.kvHeadCount).map { _ in layer.projection[0..<hidden] }.joined()),
+                      norm: layer.norm)
+            }
+        }
+        self.layers = layers
+        lowRank = nil
+        metadata = [:]
+    }
+
+    /// Every layer's `W_alpha` and `RMSNorm_alpha` weight from `source`, checked against `configuration`.
+    static func decisionLayers(in source: TensorSource, described: String, for configuration: ModelConfiguration) throws -> [Layer] {
+        let hidden = configuration.hiddenSize, kvHeads = configuration.kvHeadCount
+        return try (0..<configuration.layerCount).map { i in
+            Layer(projection: try floats(projectionName(layer: i), shape: [kvHeads, hidden], in: source, described: described),
+                  norm: try floats(normName(layer: i), shape: [hidden], in: source, described: described))
+        }
+    }
+
+    /// Tensor `name` of `source` as floats, checked to have `shape`.
+    static func floats(_ name: String, shape: [Int], in source: TensorSource, described: String) throws -> [Float] {
+        guard source.hasTensor(name) else { throw DMSError.invalidAdapter("\(described): missing tensor \(name)") }
+        let tensor = try source.tensor(named: name)
+        guard tensor.shape == shape else {
+            throw DMSError.adapterMismatch("\(name) has shape \(tensor.shape), expected \(shape)")
+        }
+        return try ModelWeights.floats(tensor, count: shape.reduce(1, *))
     }
 }

@@ -26,4 +26,18 @@ public enum EvictionDecisionSource: Sendable {
         case .synthetic: return 0
         }
     }
+
+    /// What the decisions are, for `dms inspect`: the variant and its settings.
+    public var summary: String {
+        func settings(_ p: DMSParameters) -> String {
+            "window \(p.window), scale \(p.alphaScale), offset \(p.offset)"
+                + (p.sinks > 0 ? ", \(p.sinks) sinks" : "") + (p.trainedRatio.map { ", trained for ratio \($0)" } ?? "")
+        }
+        switch self {
+        case .queryNeuron(let p): return "variant A (query neuron), " + settings(p)
+        case .adapter(let a):
+            return "variant B (decision weights\(a.lowRank.map { " and LoRA rank \($0.rank)" } ?? "")), " + settings(a.parameters)
+        case .synthetic(let rate, let seed): return "synthetic, rate \(rate), seed \(seed)"
+        }
+    }
 }

@@ -34,7 +34,9 @@ public final class LoadedModel: @unchecked Sendable {
     public var configuration: ModelConfiguration { model.configuration }
 
     /// Loads a GGUF file, or a Hugging Face directory with `config.json`, safetensors weights
-    /// and `tokenizer.json`. `threads` defaults to every core.
+    /// and `tokenizer.json`. `threads` defaults to every core. A DMS checkpoint runs with its
+    /// decisions: from a query neuron (variant A), or from the separate weights that NVIDIA's
+    /// retrofit recipe saves beside the base weights (variant B, `dms_separate_alpha`).
     public init(path: String, threads: Int? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -58,6 +60,9 @@ public final class LoadedModel: @unchecked Sendable {
             let infos = files.tensorNames.compactMap { files.tensorInfo(named: $0) }
             tensorTypeCounts = Dictionary(grouping: infos, by: { $0.dtype }).mapValues(\.count)
             weightBytes = infos.reduce(0) { $0 + $1.byteCount }
+            if config.dmsSeparateAlpha && !config.dmsDisableEviction {
+                attach(try DMSAdapter(checkpoint: files, config: config, for: configuration))
+            }
         } else {
             let file = try GGUFFile(path: path)
             let configuration = try ModelConfiguration(gguf: file)

@@ -111,8 +111,17 @@ extension RopeScaling {
 }
 
 extension ModelConfiguration {
-    /// Variant A settings when config.json carries the DMS fields (all three or none).
+    /// Variant A settings when config.json carries the DMS fields and no separate decision
+    /// weights (those are variant B: ``DMSAdapter/init(checkpoint:config:for:)``).
     static func queryNeuronDMS(_ config: HFConfig) throws -> DMSParameters? {
+        config.dmsSeparateAlpha ? nil : try DMSParameters(huggingFace: config)
+    }
+}
+
+extension DMSParameters {
+    /// The DMS settings of a config.json: all of `dms_alpha_scale`, `dms_initial_alpha_offset`
+    /// and `dms_window_size`, or none (nil).
+    init?(huggingFace config: HFConfig) throws {
         let present = [config.dmsAlphaScale != nil, config.dmsInitialAlphaOffset != nil, config.dmsWindowSize != nil]
         guard present.contains(true) else { return nil }
         guard let scale = config.dmsAlphaScale, let offset = config.dmsInitialAlphaOffset,
@@ -120,7 +129,6 @@ extension ModelConfiguration {
             throw ModelLoadError.invalidConfiguration(
                 "config.json has some but not all of dms_alpha_scale, dms_initial_alpha_offset, dms_window_size")
         }
-        return DMSParameters(window: window, alphaScale: Float(scale), offset: Float(offset),
-                             trainedRatio: config.dmsCompressionRatio)
+        self.init(window: window, alphaScale: Float(scale), offset: Float(offset), trainedRatio: config.dmsCompressionRatio)
     }
 }
