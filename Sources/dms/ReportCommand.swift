@@ -9,8 +9,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "Plots (SVG) and a Markdown report of the results that dms eval --out DIR wrote.",
         discussion: """
         Reads DIR/results.jsonl. For each task and context length it plots the metric against KV \
-        token reads and against peak KV memory (one line per policy, points labelled with the \
-        compression ratio), and from the latency task the p50 decode latency per token against \
+        token reads and against peak KV memory (one line per policy, a dashed one per baseline run \
+        at a fixed budget, points labelled with the compression ratio), and from the latency task the p50 decode latency per token against \
         context length. report.md embeds the plots and has, per task and length, a findings line \
         computed from the records and a table of them. With rsvg-convert on PATH each plot also \
         gets a PNG copy. Prints the paths written.
@@ -26,7 +26,9 @@ struct ReportCommand: ParsableCommand {
         let directoryURL = URL(fileURLWithPath: directory)
         let records = try EvaluationResultsFile.records(inDirectory: directoryURL)
         let reportFile = out.map { URL(fileURLWithPath: $0) } ?? directoryURL.appendingPathComponent("report.md")
-        let source = directoryURL.appendingPathComponent(EvaluationResultsFile.name).path
+        // Named as the reader of the report finds it: beside the report, or as given.
+        let source = out == nil ? EvaluationResultsFile.name
+            : (directory.hasSuffix("/") ? directory : directory + "/") + EvaluationResultsFile.name
         for file in try EvaluationReportWriter(records: records, source: source).write(reportFile: reportFile) {
             print(file.path)
         }
