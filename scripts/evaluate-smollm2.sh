@@ -40,7 +40,7 @@ for length in ${LENGTHS:-1024 2048 4096 8184}; do
       --ratios 2,4,8 --adapters "$lora.cr2.2.safetensors,$lora.cr4.5.safetensors,$lora.safetensors"
   fi
   if [ "${FIXED:-1}" = 1 ] && [ "$length" -le 4096 ]; then
-    "$dms" eval "${passkey[@]}" --lengths "$length" --samples "$samples" --policies tova,h2o \
+    "$dms" eval "${passkey[@]}" --lengths "$length" --samples "$samples" --policies h2o,tova \
       --ratios 2,4,8 --baseline-budget fixed
   fi
 done
