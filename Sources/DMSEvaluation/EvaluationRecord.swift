@@ -104,10 +104,10 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
         try container.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
     }
 
-    /// The line this record belongs to in plots and lists of policies: the policy, with `, fixed
-    /// budget` for a baseline kept at a fixed budget, which is another line than the same policy
+    /// The line this record belongs to in plots and lists of policies: the policy, with ` (fixed
+    /// budget)` for a baseline kept at a fixed budget, which is another line than the same policy
     /// kept at `seen / R`.
-    public var series: String { baselineBudget == .fixed ? "\(policy), fixed budget" : policy }
+    public var series: String { baselineBudget == .fixed ? "\(policy) (fixed budget)" : policy }
 
     /// The CSV header: the JSON keys in order.
     public static var csvHeader: String { CodingKeys.allCases.map(\.rawValue).joined(separator: ",") }

@@ -40,7 +40,7 @@ struct EvaluationPlotsTests {
         let records = ReportFixtures.records + [fixed]
         let group = try #require(EvaluationGroup.groups(of: records).first { $0.task == "kl" })
         let chart = try #require(EvaluationPlots(records: records).plots(for: group).last).chart
-        #expect(chart.series.map(\.name) == ["full", "streaming", "h2o", "h2o, fixed budget"])
+        #expect(chart.series.map(\.name) == ["full", "streaming", "h2o", "h2o (fixed budget)"])
         #expect(chart.series.map(\.dashed) == [false, false, false, true])
         #expect(chart.series[3].paletteIndex == chart.series[2].paletteIndex)
         #expect(chart.series[2].points.count == 2 && chart.series[3].points.map(\.y) == [0.3])

@@ -138,7 +138,7 @@ struct PasskeyTaskTests {
         for (fixed, proportional) in zip(fixed, proportional) {
             #expect(fixed.setting == "ratio 4, fixed budget" && proportional.setting == "ratio 4")
             #expect(fixed.baselineBudget == .fixed && proportional.baselineBudget == .proportional)
-            #expect(fixed.series == "streaming, fixed budget" && proportional.series == "streaming")
+            #expect(fixed.series == "streaming (fixed budget)" && proportional.series == "streaming")
             #expect(fixed.requestedRatio == 4 && abs(fixed.compressionRatio - 4) < 0.05)
             #expect(fixed.peakKVTokens == proportional.peakKVTokens)
             #expect(fixed.tokenReads > proportional.tokenReads)
