@@ -10,10 +10,10 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         Reads DIR/results.jsonl. For each task and context length it plots the metric against KV \
         token reads and against peak KV memory (one line per policy, a dashed one per baseline run \
-        at a fixed budget, points labelled with the compression ratio), and from the latency task the p50 decode latency per token against \
-        context length. report.md embeds the plots and has, per task and length, a findings line \
-        computed from the records and a table of them. With rsvg-convert on PATH each plot also \
-        gets a PNG copy. Prints the paths written.
+        at a fixed budget, points labelled with the compression ratio), and from the latency task \
+        the p50 decode latency per token against context length. report.md embeds the plots and \
+        has, per task and length, a findings line computed from the records and a table of them. \
+        With rsvg-convert on PATH each plot also gets a PNG copy. Prints the paths written.
         """)
 
     @Argument(help: "The directory dms eval --out wrote (it holds results.jsonl).")

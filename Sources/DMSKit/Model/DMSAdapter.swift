@@ -137,12 +137,7 @@ public struct DMSAdapter: Sendable {
             throw DMSError.invalidAdapter(
                 "config.json sets dms_separate_alpha but not dms_alpha_scale, dms_initial_alpha_offset and dms_window_size")
         }
-        guard parameters.window >= 0, parameters.window < 1_048_576 else {
-            throw DMSError.invalidAdapter("config.json: dms_window_size \(parameters.window) is not a valid window")
-        }
-        guard parameters.alphaScale.isFinite, parameters.offset.isFinite else {
-            throw DMSError.invalidAdapter("config.json: dms_alpha_scale and dms_initial_alpha_offset must be finite")
-        }
+        try parameters.validate()
         self.parameters = parameters
         var layers = try Self.decisionLayers(in: checkpoint, described: "the checkpoint", for: configuration)
         if config.dmsDecisionPerLayer {

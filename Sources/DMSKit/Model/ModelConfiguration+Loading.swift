@@ -132,3 +132,16 @@ extension DMSParameters {
         self.init(window: window, alphaScale: Float(scale), offset: Float(offset), trainedRatio: config.dmsCompressionRatio)
     }
 }
+
+extension DMSParameters {
+    /// Throws ``ModelLoadError/invalidConfiguration(_:)`` when the settings of a config.json
+    /// cannot run: a window out of range, a scale or offset that is not finite.
+    func validate() throws {
+        guard window >= 0 && window < 1 << 20 else {
+            throw ModelLoadError.invalidConfiguration("dms_window_size \(window) is out of range")
+        }
+        guard alphaScale.isFinite && offset.isFinite else {
+            throw ModelLoadError.invalidConfiguration("dms_alpha_scale and dms_initial_alpha_offset must be finite")
+        }
+    }
+}

@@ -80,9 +80,6 @@ public struct ModelConfiguration: Sendable, Equatable {
         try require(contextLength > 0, "context length \(contextLength) must be positive")
         try require(rmsNormEpsilon > 0 && rmsNormEpsilon < 1, "RMSNorm epsilon \(rmsNormEpsilon) is out of range")
         try require(ropeTheta > 0, "RoPE base \(ropeTheta) must be positive")
-        if let dms = queryNeuronDMS {
-            try require(dms.window >= 0 && dms.window < 1 << 20, "dms_window_size \(dms.window) is out of range")
-            try require(dms.alphaScale.isFinite && dms.offset.isFinite, "dms_alpha_scale and dms_initial_alpha_offset must be finite")
-        }
+        try queryNeuronDMS?.validate()
     }
 }

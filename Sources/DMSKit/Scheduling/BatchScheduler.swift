@@ -418,9 +418,8 @@ public final class BatchScheduler: @unchecked Sendable {
         waiting.removeAll { $0 === sequence }
         counters.failed += 1
         admissionHeld = false
-        sequence.cache.reset()
         publish()
-        sequence.continuation.finish(throwing: error)
+        end(sequence, throwing: error)
     }
 
     private func end(_ sequence: SequenceState, throwing error: Error) {
