@@ -5,10 +5,11 @@ import DMSKit
 ///
 /// First the decisions: per layer `W_alpha` (`kvHeads × hidden`, zero-initialised) then
 /// `RMSNorm_alpha`'s weight (`hidden`, ones). Then, when `loraRank > 0`, per layer and per
-/// attention projection (q, k, v, o) LoRA's `A` (`rank × inputs`, small random) and `B`
-/// (`outputs × rank`, zero). Both initialisations leave the model exactly the base model.
+/// projection (attention's q, k, v, o, and with `loraFeedForward` the MLP's gate, up, down) LoRA's
+/// `A` (`rank × inputs`, small random) and `B` (`outputs × rank`, zero). Both initialisations
+/// leave the model exactly the base model.
 public struct AdapterParameters: Sendable, Equatable {
-    /// The shape of one attention projection.
+    /// The shape of one projection.
     public struct Projection: Sendable, Equatable {
         public let outputs: Int
         public let inputs: Int
@@ -18,7 +19,7 @@ public struct AdapterParameters: Sendable, Equatable {
     public let kvHeads: Int
     public let hidden: Int
     public let loraRank: Int
-    /// q, k, v, o.
+    /// In the order of ``LowRankAdapter/modules``: q, k, v, o (and gate, up, down).
     public let projections: [Projection]
     public var values: [Float]
 
@@ -28,14 +29,12 @@ public struct AdapterParameters: Sendable, Equatable {
     private var loraLayerStride: Int { projections.reduce(0) { $0 + loraRank * ($1.inputs + $1.outputs) } }
 
     /// The identity adapter for `c`; LoRA's `A` is drawn from `seed` (uniform in ±1/√inputs).
-    public init(configuration c: ModelConfiguration, loraRank: Int = 0, seed: UInt64 = 0) {
+    public init(configuration c: ModelConfiguration, loraRank: Int = 0, loraFeedForward: Bool = false, seed: UInt64 = 0) {
         layers = c.layerCount
         kvHeads = c.kvHeadCount
         hidden = c.hiddenSize
         self.loraRank = loraRank
-        let qWidth = c.headCount * c.headDim, kvWidth = c.kvHeadCount * c.headDim
-        projections = [Projection(outputs: qWidth, inputs: hidden), Projection(outputs: kvWidth, inputs: hidden),
-                       Projection(outputs: kvWidth, inputs: hidden), Projection(outputs: hidden, inputs: qWidth)]
+        projections = LowRankAdapter.shapes(c, feedForward: loraFeedForward).map { Projection(outputs: $0.outputs, inputs: $0.inputs) }
         values = []  // every stored property set: the offsets below can be computed
         let total = decisionCount + (loraRank > 0 ? layers * loraLayerStride : 0)
         values = [Float](repeating: 0, count: total)
@@ -60,7 +59,8 @@ public struct AdapterParameters: Sendable, Equatable {
     /// Offset of layer `l`'s `RMSNorm_alpha` weight in `values`.
     public func normOffset(layer l: Int) -> Int { l * layerStride + kvHeads * hidden }
 
-    /// Offsets of LoRA's `A` and `B` for projection `p` (0 q, 1 k, 2 v, 3 o) of layer `l`.
+    /// Offsets of LoRA's `A` and `B` for projection `p` (0 q, 1 k, 2 v, 3 o, 4 gate, 5 up, 6 down)
+    /// of layer `l`.
     public func loraOffset(layer l: Int, projection p: Int) -> (down: Int, up: Int) {
         var offset = decisionCount + l * loraLayerStride
         for q in 0..<p { offset += loraRank * (projections[q].inputs + projections[q].outputs) }
@@ -68,8 +68,9 @@ public struct AdapterParameters: Sendable, Equatable {
     }
 
     /// Takes the values of a trained adapter of the same model: the decisions always, and LoRA's
-    /// `A` and `B` when it has them (of this rank). An adapter without LoRA leaves LoRA at its
-    /// identity initialisation, so a decisions-only adapter can start a LoRA run.
+    /// `A` and `B` when it has them (of this rank). What the adapter lacks stays at its identity
+    /// initialisation, so a decisions-only adapter can start a LoRA run and an attention-only
+    /// LoRA adapter one with feed-forward updates too.
     public mutating func load(_ adapter: DMSAdapter) throws {
         guard adapter.layers.count == layers,
               adapter.layers.allSatisfy({ $0.projection.count == kvHeads * hidden && $0.norm.count == hidden }) else {
@@ -83,8 +84,11 @@ public struct AdapterParameters: Sendable, Equatable {
         guard lowRank.rank == loraRank, lowRank.layers.count == layers else {
             throw RetrofitError.invalidSettings("the initial adapter has LoRA rank \(lowRank.rank), this run \(loraRank)")
         }
+        guard lowRank.layers.allSatisfy({ $0.updates.count <= projections.count }) else {
+            throw RetrofitError.invalidSettings("the initial adapter has feed-forward LoRA updates, this run has none")
+        }
         for (l, layer) in lowRank.layers.enumerated() {
-            for (p, update) in [layer.query, layer.key, layer.value, layer.output].enumerated() {
+            for (p, update) in layer.updates.enumerated() {
                 let (down, up) = loraOffset(layer: l, projection: p), shape = projections[p]
                 guard update.inputs == shape.inputs, update.outputs == shape.outputs else {
                     throw RetrofitError.invalidSettings("the initial adapter's LoRA shapes do not fit this model")
@@ -110,7 +114,7 @@ public struct AdapterParameters: Sendable, Equatable {
                                          down: Array(values[down..<up]),
                                          up: Array(values[up..<(up + shape.outputs * loraRank)]))
                 }
-                return LowRankAdapter.Layer(query: updates[0], key: updates[1], value: updates[2], output: updates[3])
+                return LowRankAdapter.Layer(updates: updates)
             })
         }
         return DMSAdapter(parameters: parameters, layers: decisionLayers, lowRank: lowRank, metadata: metadata)

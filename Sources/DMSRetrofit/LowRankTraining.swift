@@ -1,6 +1,6 @@
 import DMSKit
 
-/// LoRA updates of the attention projections inside the training graph: the forward adds
+/// LoRA updates of the attention (and feed-forward) projections inside the training graph: the forward adds
 /// `scale · B (A x)` to a projection's output and keeps `A x`; the backward adds the gradient
 /// with respect to `x` and accumulates those of `A` and `B`.
 final class LowRankTraining {

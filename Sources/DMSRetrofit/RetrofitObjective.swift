@@ -31,7 +31,8 @@ public final class RetrofitObjective {
         }
         self.settings = settings
         decoder = try DifferentiableDecoder(model: model, pool: pool, maxTokens: settings.sequenceLength,
-                                            loraRank: settings.loraRank, loraAlpha: settings.loraAlpha)
+                                            loraRank: settings.loraRank, loraFeedForward: settings.lowRankCoversFeedForward,
+                                            loraAlpha: settings.loraAlpha)
         distillation = DistillationLoss(configuration: model.configuration, direction: settings.distillationDirection)
         hiddenGradient = ScratchBuffer(capacity: settings.sequenceLength * model.configuration.hiddenSize)
     }

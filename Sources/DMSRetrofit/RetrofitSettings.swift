@@ -35,6 +35,11 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
     /// NVIDIA's adapter recipe); they are scaled by `loraAlpha / loraRank`.
     public var loraRank = 0
     public var loraAlpha: Float = 16
+    /// Whether LoRA also updates the feed-forward projections (gate, up, down); nil (the default,
+    /// and checkpoints from before the option, which it keeps resumable) is attention only.
+    public var loraFeedForward: Bool?
+    /// Whether LoRA updates the feed-forward projections.
+    public var lowRankCoversFeedForward: Bool { loraFeedForward ?? false }
     /// The distillation's KL direction as given; nil (the default, and checkpoints from before the
     /// option, which it keeps resumable) is the recipe's KL(student ‖ teacher).
     public var klDirection: KLDirection?
@@ -73,6 +78,7 @@ public struct RetrofitSettings: Codable, Equatable, Sendable {
         try check((0..<1).contains(beta1) && (0..<1).contains(beta2), "betas must be in [0, 1)")
         try check(weightDecay >= 0 && gradientClip > 0, "weight decay must be ≥ 0 and the clip > 0")
         try check(loraRank >= 0 && loraRank <= 256 && loraAlpha > 0 && loraAlpha.isFinite, "the LoRA rank must be in 0...256 and alpha > 0")
+        try check(loraRank > 0 || !lowRankCoversFeedForward, "feed-forward LoRA updates need a LoRA rank > 0")
         try check(temperature > 0 && alphaScale.isFinite && offset.isFinite, "the temperature must be > 0")
     }
 }

@@ -28,7 +28,8 @@ public final class RetrofitTrainer {
         self.corpus = corpus
         self.baseModelName = baseModelName
         objective = try RetrofitObjective(model: model, settings: settings, pool: pool)
-        parameters = AdapterParameters(configuration: model.configuration, loraRank: settings.loraRank, seed: settings.seed)
+        parameters = AdapterParameters(configuration: model.configuration, loraRank: settings.loraRank,
+                                       loraFeedForward: settings.lowRankCoversFeedForward, seed: settings.seed)
         optimizer = AdamW(count: parameters.values.count, learningRate: settings.learningRate, beta1: settings.beta1,
                           beta2: settings.beta2, weightDecay: settings.weightDecay, gradientClip: settings.gradientClip)
     }
@@ -115,6 +116,7 @@ public final class RetrofitTrainer {
             "dms.training.hold_steps": "\(settings.holdSteps)",
             "dms.training.seed": "\(settings.seed)",
             "dms.training.lora_rank": "\(settings.loraRank)",
+            "dms.training.lora_targets": settings.lowRankCoversFeedForward ? "attention,mlp" : "attention",
             "dms.training.kl": settings.distillationDirection.rawValue,
             "dms.training.evicted_fraction": "\(fraction)",
             "dms.training.final_kl": "\(history.last?.kl ?? 0)",

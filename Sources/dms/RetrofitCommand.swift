@@ -9,7 +9,8 @@ struct RetrofitCommand: ParsableCommand {
         abstract: "Train a DMS adapter (variant B) on a frozen model by distillation from the model itself.",
         discussion: """
             Only the per-layer dms_proj_alpha and dms_proj_alpha_norm weights (and, with --lora-rank, \
-            low-rank updates of the attention projections) are trained; the base model is unchanged. Each \
+            low-rank updates of the attention projections, with --lora-mlp of the feed-forward ones too) are \
+            trained; the base model is unchanged. Each \
             step distils the model with eviction off into the model with soft (Gumbel-sigmoid) eviction on \
             one sequence of --seq-len tokens, while the compression target rises linearly so that step \
             --steps minus --hold-steps asks for --target-cr, which the remaining steps keep (the ramp aims \
@@ -64,6 +65,9 @@ struct RetrofitCommand: ParsableCommand {
     @Option(help: "LoRA alpha: updates are scaled by alpha / rank.")
     var loraAlpha: Float = 16
 
+    @Flag(help: "Give the feed-forward projections (gate, up, down) LoRA updates too (needs --lora-rank).")
+    var loraMlp = false
+
     @Option(help: "The distillation's KL: student-teacher (the recipe's KL(student ‖ teacher)) or teacher-student (KL(teacher ‖ student), the direction dms eval reports).")
     var kl: KLDirection = .studentTeacher
 
@@ -113,6 +117,7 @@ struct RetrofitCommand: ParsableCommand {
         s.seed = seed
         s.loraRank = loraRank
         s.loraAlpha = loraAlpha
+        s.loraFeedForward = loraMlp ? true : nil
         s.klDirection = kl == .studentTeacher ? nil : kl
         s.initialAdapter = initialAdapter
         do { try s.validate() } catch let error as RetrofitError { throw ValidationError(error.description) }

@@ -11,9 +11,10 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    static func gentleSettings(sinks: Int = 1, loraRank: Int = 0) -> RetrofitSettings {
+    static func gentleSettings(sinks: Int = 1, loraRank: Int = 0, loraFeedForward: Bool = false) -> RetrofitSettings {
         var s = RetrofitSettings()
         s.loraRank = loraRank
+        s.loraFeedForward = loraFeedForward
         s.loraAlpha = 3
         s.window = 3
         s.sinks = sinks
@@ -25,15 +26,15 @@ import Testing
     }
 
     /// A random adapter with decisions spread around 0.5 (and random LoRA matrices, both nonzero).
-    static func randomAdapter(_ c: ModelConfiguration, seed: UInt64, loraRank: Int = 0) -> AdapterParameters {
-        var adapter = AdapterParameters(configuration: c, loraRank: loraRank, seed: seed)
+    static func randomAdapter(_ c: ModelConfiguration, seed: UInt64, loraRank: Int = 0, loraFeedForward: Bool = false) -> AdapterParameters {
+        var adapter = AdapterParameters(configuration: c, loraRank: loraRank, loraFeedForward: loraFeedForward, seed: seed)
         var random = RandomSource(seed: seed)
         for l in 0..<c.layerCount {
             for i in 0..<(c.kvHeadCount * c.hiddenSize) {
                 adapter.values[adapter.projectionOffset(layer: l) + i] = Float(random.nextUnit() - 0.5) * 0.6
             }
             for i in 0..<c.hiddenSize { adapter.values[adapter.normOffset(layer: l) + i] = Float(0.7 + random.nextUnit() * 0.6) }
-            for p in 0..<(loraRank > 0 ? 4 : 0) {
+            for p in 0..<(loraRank > 0 ? adapter.projections.count : 0) {
                 let up = adapter.loraOffset(layer: l, projection: p).up
                 for i in 0..<(adapter.projections[p].outputs * loraRank) { adapter.values[up + i] = Float(random.nextUnit() - 0.5) * 0.2 }
             }
@@ -48,14 +49,15 @@ import Testing
 
     /// Checks ∂loss/∂θ for a sample of adapter values; `loss` reads the evaluation (KL alone, or
     /// KL plus the soft surrogate of the compression term).
-    func check(model path: String, target: Double, loraRank: Int = 0, loss: (RetrofitObjective.Evaluation) -> Double) throws {
+    func check(model path: String, target: Double, loraRank: Int = 0, loraFeedForward: Bool = false,
+               loss: (RetrofitObjective.Evaluation) -> Double) throws {
         let loaded = try LoadedModel(path: path, threads: 1)
         let c = loaded.configuration
-        let settings = Self.gentleSettings(loraRank: loraRank)
+        let settings = Self.gentleSettings(loraRank: loraRank, loraFeedForward: loraFeedForward)
         let objective = try RetrofitObjective(model: loaded.model, settings: settings, pool: nil)
         let ids = Self.ids(settings.sequenceLength, vocabulary: c.vocabularySize, seed: 3)
         let teacher = objective.teacherHidden(ids)
-        let adapter = Self.randomAdapter(c, seed: 11, loraRank: loraRank)
+        let adapter = Self.randomAdapter(c, seed: 11, loraRank: loraRank, loraFeedForward: loraFeedForward)
         var gradient = [Float](repeating: 0, count: adapter.values.count)
         _ = objective.evaluate(ids, teacher: teacher, adapter: adapter, targetFraction: target, noiseSeed: 5, gradient: &gradient)
         let scale = gradient.map { abs($0) }.max()!
@@ -65,7 +67,7 @@ import Testing
         indices.append(gradient.indices.max { abs(gradient[$0]) < abs(gradient[$1]) }!)
         for layer in 0..<c.layerCount { indices.append(adapter.normOffset(layer: layer) + 5) }
         for layer in 0..<(loraRank > 0 ? c.layerCount : 0) {
-            for p in 0..<4 {
+            for p in adapter.projections.indices {
                 let (down, up) = adapter.loraOffset(layer: layer, projection: p)
                 indices += [down + 3, down + 17, up + 1, up + 9]
             }
@@ -101,6 +103,14 @@ import Testing
 
     @Test func loraGradientQwen3() throws {
         try check(model: Self.fixtures.appendingPathComponent("tiny-qwen3").path, target: 0, loraRank: 3) { $0.divergence }
+    }
+
+    @Test(arguments: ["tiny-llama.gguf", "tiny-qwen3"])
+    func feedForwardLoraGradient(model: String) throws {
+        // LoRA updates of gate, up and down too: through the SwiGLU and the recomputed down input
+        try check(model: Self.fixtures.appendingPathComponent(model).path, target: 0, loraRank: 2, loraFeedForward: true) {
+            $0.divergence
+        }
     }
 
     @Test func compressionStraightThroughGradient() throws {

@@ -9,8 +9,9 @@ import Testing
 @Suite struct RetrofitLowRankTests {
     static let fixtures = RetrofitGradientTests.fixtures
 
-    /// An adapter whose decisions never evict (W_alpha = 0, offset 1e4) with random LoRA updates.
-    static func adapter(_ c: ModelConfiguration) -> (AdapterParameters, RetrofitSettings) {
+    /// An adapter whose decisions never evict (W_alpha = 0, offset 1e4) with random LoRA updates
+    /// (of the feed-forward projections too with `feedForward`).
+    static func adapter(_ c: ModelConfiguration, feedForward: Bool = false) -> (AdapterParameters, RetrofitSettings) {
         var settings = RetrofitSettings()
         settings.window = 2
         settings.sinks = 0
@@ -18,7 +19,8 @@ import Testing
         settings.offset = 1e4
         settings.loraRank = 4
         settings.loraAlpha = 8
-        var parameters = RetrofitGradientTests.randomAdapter(c, seed: 21, loraRank: 4)
+        settings.loraFeedForward = feedForward
+        var parameters = RetrofitGradientTests.randomAdapter(c, seed: 21, loraRank: 4, loraFeedForward: feedForward)
         for l in 0..<c.layerCount {
             for i in 0..<(c.kvHeadCount * c.hiddenSize) { parameters.values[parameters.projectionOffset(layer: l) + i] = 0 }
         }
@@ -34,11 +36,12 @@ import Testing
         return try loaded.model.forward(ids, cache: try loaded.makeCache(options), phase: .prefill, logits: .all)
     }
 
-    @Test func trainingGraphAndEngineAgree() throws {
+    @Test(arguments: [false, true])
+    func trainingGraphAndEngineAgree(feedForward: Bool) throws {
         let ggufPath = Self.fixtures.appendingPathComponent("tiny-llama.gguf").path
         let loaded = try LoadedModel(path: ggufPath, threads: 1)
         let c = loaded.configuration
-        let (parameters, settings) = Self.adapter(c)
+        let (parameters, settings) = Self.adapter(c, feedForward: feedForward)
         let ids = RetrofitGradientTests.ids(settings.sequenceLength, vocabulary: c.vocabularySize, seed: 4)
         let objective = try RetrofitObjective(model: loaded.model, settings: settings, pool: nil)
         var noise = RandomSource(seed: 1)
@@ -55,6 +58,9 @@ import Testing
         try parameters.adapter(parameters: dms, loraAlpha: settings.loraAlpha,
                                metadata: DMSAdapter.identity(of: c, name: "tiny-llama")).write(to: path, configuration: c)
 
+        let written = try DMSAdapter(path: path, for: c)
+        #expect(written.lowRank?.coversFeedForward == feedForward)
+        #expect(written.lowRank?.layers.allSatisfy { $0.updates.count == (feedForward ? 7 : 4) } == true)
         let engine = try Self.engineLogits(model: ggufPath, adapterPath: path, ids: ids)
         let base = try LoadedModel(path: ggufPath, threads: 1).model.forward(ids, cache: loaded.makeCache(precision: .f32),
                                                                               phase: .prefill, logits: .all)
@@ -72,5 +78,24 @@ import Testing
         try full.attachAdapter(path: path)
         let fullLogits = try full.model.forward(ids, cache: full.makeCache(precision: .f32), phase: .prefill, logits: .all)
         #expect(distance(fullLogits, base) < 1e-6)
+    }
+
+    @Test func attentionUpdatesStartARunWithFeedForwardUpdates() throws {
+        let c = try LoadedModel(path: Self.fixtures.appendingPathComponent("tiny-llama.gguf").path, threads: 1).configuration
+        let dms = DMSParameters(window: 2, alphaScale: 2, offset: 0.5)
+        let attention = RetrofitGradientTests.randomAdapter(c, seed: 3, loraRank: 2)
+        var both = AdapterParameters(configuration: c, loraRank: 2, loraFeedForward: true, seed: 5)
+        let identity = both
+        try both.load(attention.adapter(parameters: dms, loraAlpha: 4, metadata: [:]))
+        func values(_ p: AdapterParameters, layer: Int, projection: Int) -> ArraySlice<Float> {
+            let (down, up) = p.loraOffset(layer: layer, projection: projection)
+            return p.values[down..<(up + p.projections[projection].outputs * p.loraRank)]
+        }
+        for l in 0..<c.layerCount {
+            for p in 0..<4 { #expect(values(both, layer: l, projection: p) == values(attention, layer: l, projection: p)) }
+            for p in 4..<7 { #expect(values(both, layer: l, projection: p) == values(identity, layer: l, projection: p)) }
+        }
+        var attentionOnly = AdapterParameters(configuration: c, loraRank: 2)
+        #expect(throws: RetrofitError.self) { try attentionOnly.load(both.adapter(parameters: dms, loraAlpha: 4, metadata: [:])) }
     }
 }

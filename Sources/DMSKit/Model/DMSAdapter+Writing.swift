@@ -20,12 +20,11 @@ extension DMSAdapter {
             file.metadata[Key.loraRank] = "\(lowRank.rank)"
             file.metadata[Key.loraAlpha] = "\(lowRank.alpha)"
             for (i, layer) in lowRank.layers.enumerated() {
-                for (name, update) in zip(LowRankAdapter.projectionNames, [layer.query, layer.key, layer.value, layer.output]) {
-                    let isRotated = name == "q_proj" || name == "k_proj"
-                    let stored = isRotated && configuration.ropeLayout == .interleaved
+                for (module, update) in zip(LowRankAdapter.modules, layer.updates) {
+                    let stored = LowRankAdapter.isRotated(module: module) && configuration.ropeLayout == .interleaved
                         ? update.permutingRows(headDim: configuration.headDim, toInterleaved: false) : update
-                    file.add(Self.loraName(layer: i, projection: name, part: "A"), shape: [stored.rank, stored.inputs], values: stored.down)
-                    file.add(Self.loraName(layer: i, projection: name, part: "B"), shape: [stored.outputs, stored.rank], values: stored.up)
+                    file.add(Self.loraName(layer: i, module: module, part: "A"), shape: [stored.rank, stored.inputs], values: stored.down)
+                    file.add(Self.loraName(layer: i, module: module, part: "B"), shape: [stored.outputs, stored.rank], values: stored.up)
                 }
             }
         }

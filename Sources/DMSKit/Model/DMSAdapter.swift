@@ -18,8 +18,8 @@ public struct DMSAdapter: Sendable {
 
     public var parameters: DMSParameters
     public var layers: [Layer]
-    /// LoRA updates of the attention projections trained with the decisions (nil: decisions
-    /// only), in the layout of the model the adapter is attached to.
+    /// LoRA updates of the attention (and feed-forward) projections trained with the decisions
+    /// (nil: decisions only), in the layout of the model the adapter is attached to.
     public var lowRank: LowRankAdapter?
     /// `__metadata__` as stored (settings and base-model identity).
     public var metadata: [String: String]
@@ -48,10 +48,10 @@ public struct DMSAdapter: Sendable {
     public static func projectionName(layer: Int) -> String { "model.layers.\(layer).self_attn.dms_proj_alpha.weight" }
     public static func normName(layer: Int) -> String { "model.layers.\(layer).self_attn.dms_proj_alpha_norm.weight" }
 
-    /// PEFT's names of a projection's LoRA matrices (`part` is "A" or "B"), without the
-    /// `base_model.model.` prefix of a PEFT checkpoint.
-    public static func loraName(layer: Int, projection: String, part: String) -> String {
-        "model.layers.\(layer).self_attn.\(projection).lora_\(part).weight"
+    /// PEFT's names of a LoRA matrix (`part` is "A" or "B") of a layer's `module` (one of
+    /// ``LowRankAdapter/modules``), without the `base_model.model.` prefix of a PEFT checkpoint.
+    public static func loraName(layer: Int, module: String, part: String) -> String {
+        "model.layers.\(layer).\(module).lora_\(part).weight"
     }
 
     public init(parameters: DMSParameters, layers: [Layer], lowRank: LowRankAdapter? = nil, metadata: [String: String]) {
@@ -98,7 +98,6 @@ public struct DMSAdapter: Sendable {
                 throw DMSError.adapterMismatch("\(path) was made for \(key.dropFirst("dms.base.".count)) = \(found), this model has \(value)")
             }
         }
-        let hidden = configuration.hiddenSize
         func floats(_ name: String, _ shape: [Int]) throws -> [Float] {
             try Self.floats(name, shape: shape, in: file, described: path)
         }
@@ -110,19 +109,19 @@ public struct DMSAdapter: Sendable {
                 throw DMSError.invalidAdapter("\(path): LoRA rank \(rank) or alpha \(alpha) is not valid")
             }
             let r = Int(rank), c = configuration
-            let qWidth = c.headCount * c.headDim, kvWidth = c.kvHeadCount * c.headDim
-            let shapes = [(qWidth, hidden), (kvWidth, hidden), (kvWidth, hidden), (hidden, qWidth)]
+            // Feed-forward updates are there for every layer or for none.
+            let feedForward = file.tensorInfo(named: Self.loraName(layer: 0, module: LowRankAdapter.modules[4], part: "A")) != nil
+            let shapes = LowRankAdapter.shapes(c, feedForward: feedForward)
             lowRank = LowRankAdapter(rank: r, alpha: Float(alpha), layers: try (0..<c.layerCount).map { i in
-                let updates = try zip(LowRankAdapter.projectionNames, shapes).map { name, shape in
+                LowRankAdapter.Layer(updates: try zip(LowRankAdapter.modules, shapes).map { module, shape in
                     let update = LowRankUpdate(
-                        rank: r, inputs: shape.1, outputs: shape.0,
-                        down: try floats(Self.loraName(layer: i, projection: name, part: "A"), [r, shape.1]),
-                        up: try floats(Self.loraName(layer: i, projection: name, part: "B"), [shape.0, r]))
+                        rank: r, inputs: shape.inputs, outputs: shape.outputs,
+                        down: try floats(Self.loraName(layer: i, module: module, part: "A"), [r, shape.inputs]),
+                        up: try floats(Self.loraName(layer: i, module: module, part: "B"), [shape.outputs, r]))
                     // stored half-split like Hugging Face's Q/K rows; GGUF Llama rows are interleaved
-                    let isRotated = name == "q_proj" || name == "k_proj"
-                    return isRotated && c.ropeLayout == .interleaved ? update.permutingRows(headDim: c.headDim, toInterleaved: true) : update
-                }
-                return LowRankAdapter.Layer(query: updates[0], key: updates[1], value: updates[2], output: updates[3])
+                    return LowRankAdapter.isRotated(module: module) && c.ropeLayout == .interleaved
+                        ? update.permutingRows(headDim: c.headDim, toInterleaved: true) : update
+                })
             })
         }
         metadata = meta

@@ -36,7 +36,8 @@ public enum EvictionDecisionSource: Sendable {
         switch self {
         case .queryNeuron(let p): return "variant A (query neuron), " + settings(p)
         case .adapter(let a):
-            return "variant B (decision weights\(a.lowRank.map { " and LoRA rank \($0.rank)" } ?? "")), " + settings(a.parameters)
+            let lowRank = a.lowRank.map { " and LoRA rank \($0.rank) on attention\($0.coversFeedForward ? " and MLP" : "")" }
+            return "variant B (decision weights\(lowRank ?? "")), " + settings(a.parameters)
         case .synthetic(let rate, let seed): return "synthetic, rate \(rate), seed \(seed)"
         }
     }

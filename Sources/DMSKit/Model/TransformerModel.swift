@@ -90,7 +90,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             }
         }
         let lowRankRows = lowRankRuns.map(\.count).max() ?? 0
-        let lowRankSpace = lowRank.map { lowRankScratch.reserve(LowRankAdapter.scratchCount(tokens: lowRankRows, rank: $0.rank, configuration: c)) }
+        let lowRankSpace = lowRank.map { lowRankScratch.reserve($0.scratchCount(tokens: lowRankRows, configuration: c)) }
 
         var row = 0
         for segment in segments {
@@ -172,9 +172,28 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             Kernels.add(x, h, count: n * hidden)
 
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
-            LinearWeight.applySwiGLU(gate: layer.gate, up: layer.up, to: h, tokens: n, gateOutput: g, upOutput: u,
-                                     pool: workers, activations: activationPrecision)
+            let feedForwardUpdates = lowRankRuns.isEmpty ? nil : lowRank?.layers[layerIndex]
+            if let updates = feedForwardUpdates, let gate = updates.gate, let up = updates.up, let lowRankSpace, let lowRank {
+                // The updates change the gate before its SiLU: the products and the SwiGLU run
+                // apart (the same bits as the fused product for the rows without updates).
+                LinearWeight.apply([(layer.gate, g), (layer.up, u)], to: h, tokens: n, pool: workers, activations: activationPrecision)
+                for run in lowRankRuns {
+                    let input = h + run.lowerBound * hidden, first = run.lowerBound * c.intermediateSize
+                    gate.accumulate(input, tokens: run.count, into: g + first, scale: lowRank.scale, scratch: lowRankSpace)
+                    up.accumulate(input, tokens: run.count, into: u + first, scale: lowRank.scale, scratch: lowRankSpace)
+                }
+                Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
+            } else {
+                LinearWeight.applySwiGLU(gate: layer.gate, up: layer.up, to: h, tokens: n, gateOutput: g, upOutput: u,
+                                         pool: workers, activations: activationPrecision)
+            }
             layer.down.apply(g, tokens: n, into: h, pool: workers, activations: activationPrecision)
+            if let down = feedForwardUpdates?.down, let lowRankSpace, let lowRank {
+                for run in lowRankRuns {
+                    down.accumulate(g + run.lowerBound * c.intermediateSize, tokens: run.count, into: h + run.lowerBound * hidden,
+                                    scale: lowRank.scale, scratch: lowRankSpace)
+                }
+            }
             Kernels.add(x, h, count: n * hidden)
         }
         for segment in segments { segment.cache.advance(by: segment.tokens.count) }
