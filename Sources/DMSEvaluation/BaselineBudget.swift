@@ -17,4 +17,9 @@ public enum BaselineBudget: String, Sendable, CaseIterable, Codable {
         case .fixed: return .tokens(max(1, Int((Double(length) / ratio).rounded(.up))))
         }
     }
+
+    /// A baseline's setting as results name it: `ratio 4`, or `ratio 4, fixed budget`.
+    public func setting(_ ratioLabel: String) -> String {
+        self == .fixed ? ratioLabel + ", fixed budget" : ratioLabel
+    }
 }

@@ -129,7 +129,10 @@ extension PolicyEvaluation {
         }
         return EvaluationRecord(
             task: task.rawValue, length: length, policy: policy,
-            setting: requestedRatio.map { "ratio \(String(format: "%g", $0))" + (budget == .fixed ? ", fixed budget" : "") } ?? "",
+            setting: requestedRatio.map { ratio in
+                let label = "ratio \(String(format: "%g", ratio))"
+                return budget?.setting(label) ?? label
+            } ?? "",
             requestedRatio: requestedRatio, baselineBudget: budget,
             compressionRatio: compressionRatio, metric: metric, value: value, higherIsBetter: false, samples: 1,
             tokenReads: Double(tokenReads), peakKVTokens: peakTokens, peakKVBytes: peakBytes,

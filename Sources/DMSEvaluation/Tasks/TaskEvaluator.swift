@@ -131,7 +131,7 @@ public final class TaskEvaluator {
         let requestedRatio: Double? = if case .ratio(let ratio)? = setting.options.budget { ratio } else { nil }
         return EvaluationRecord(
             task: configuration.task.rawValue, length: length, policy: setting.policyName,
-            setting: setting.label + (requestedRatio != nil && configuration.baselineBudget == .fixed ? ", fixed budget" : ""),
+            setting: requestedRatio == nil ? setting.label : configuration.baselineBudget.setting(setting.label),
             requestedRatio: requestedRatio, baselineBudget: requestedRatio == nil ? nil : configuration.baselineBudget,
             compressionRatio: mean(runs.map(\.compressionRatio)),
             metric: isLatency ? "decode_latency_ms" : "accuracy", value: isLatency ? p50 : mean(scores),
