@@ -8,6 +8,6 @@ struct DMSCommand: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ScoreCommand.self, BenchCommand.self, EvalCommand.self,
             ServeCommand.self, BenchBatchCommand.self, TokenizeCommand.self, DetokenizeCommand.self, InspectCommand.self,
-            RetrofitCommand.self, ReportCommand.self,
+            RetrofitCommand.self, CalibrateCommand.self, ReportCommand.self,
         ])
 }
