@@ -5,11 +5,13 @@
 #   dms-lora-adapter-ft2048  stage 1: 60 steps of 2048 tokens at a training-time ratio of 9,
 #                            stage 2: 30 more at 9.6 (lr 2e-4, seeds 2 and 3)
 #   dms-lora-adapter-ft4096  stage 3: 20 steps of 4096 tokens at 9.6 (lr 1e-4, seed 4)
+#   dms-lora-adapter-ft4096-w128  ft4096 calibrated (no training) to window 128 and ratio 9 on
+#                            the first two 4096-token sequences of the training text
 #
 #   scripts/retrofit-smollm2-long.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2-long, outside the repo)
 #
-# About 65 minutes of training for the 2048-token stages and 35 for the 4096-token one, on 2
-# cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
+# About 65 minutes of training for the 2048-token stages and 35 for the 4096-token one, and 5 for
+# the calibration, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,3 +41,7 @@ stage stage2 "$out/stage1.safetensors" 2048 30 9.6 2e-4 3
 evaluate "$out/stage2.safetensors" ft2048
 stage stage3 "$out/stage2.safetensors" 4096 20 9.6 1e-4 4
 evaluate "$out/stage3.safetensors" ft4096
+[ -f "$out/ft4096-w128.safetensors" ] || $dms calibrate --model "$model" --adapter "$out/stage3.safetensors" \
+  --data "$text/train/debian-reference.txt" --window 128 --target-cr 9 --seq-len 4096 --sequences 2 \
+  --out "$out/ft4096-w128.safetensors"
+evaluate "$out/ft4096-w128.safetensors" ft4096-w128
