@@ -174,8 +174,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
             let feedForwardUpdates = lowRankRuns.isEmpty ? nil : lowRank?.layers[layerIndex]
             if let updates = feedForwardUpdates, let gate = updates.gate, let up = updates.up, let lowRankSpace, let lowRank {
-                // The updates change the gate before its SiLU: the products and the SwiGLU run
-                // apart (the same bits as the fused product for the rows without updates).
+                // The updates change the gate before its SiLU, so the products and the SwiGLU
+                // run apart, for the rows without updates too.
                 LinearWeight.apply([(layer.gate, g), (layer.up, u)], to: h, tokens: n, pool: workers, activations: activationPrecision)
                 for run in lowRankRuns {
                     let input = h + run.lowerBound * hidden, first = run.lowerBound * c.intermediateSize
