@@ -35,7 +35,8 @@ public struct AdapterCalibration {
         self.sequences = sequences
     }
 
-    /// The mean compression ratio over the sequences at `threshold`.
+    /// The mean compression ratio over the sequences at `threshold`. Attaches ``adapter`` to
+    /// ``loaded`` (replacing what it had), since the decoder reads the decisions from there.
     public func ratio(threshold: Float) throws -> Double {
         loaded.attach(adapter)
         var options = KVCacheOptions(policy: .dms)

@@ -21,7 +21,6 @@ final class DifferentiableDecoder {
 
     /// LoRA updates of the attention (and feed-forward) projections, when the adapter has them.
     private let lowRank: LowRankTraining?
-    private let lowRankCoversFeedForward: Bool
     private let recomputedInput: ScratchBuffer
 
     init(model: TransformerModel, pool: WorkerPool?, maxTokens t: Int, loraRank: Int = 0, loraFeedForward: Bool = false,
@@ -50,7 +49,6 @@ final class DifferentiableDecoder {
         lowRank = loraRank > 0
             ? LowRankTraining(parameters: AdapterParameters(configuration: c, loraRank: loraRank, loraFeedForward: loraFeedForward),
                               alpha: loraAlpha, tokens: t) : nil
-        lowRankCoversFeedForward = loraRank > 0 && loraFeedForward
         recomputedInput = ScratchBuffer(capacity: loraRank > 0 ? t * c.hiddenSize : 0)
         attentionScratch = ScratchBuffer(capacity: Kernels.trainingAttentionBackwardScratchCount(
             tokens: t, queryHeads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDim))
@@ -122,13 +120,13 @@ final class DifferentiableDecoder {
             rmsNormRows(x, weights.feedForwardNorm, into: h, rows: t)
             weights.gate.apply(h, tokens: t, into: saved.gate.pointer, pool: pool)
             weights.up.apply(h, tokens: t, into: saved.up.pointer, pool: pool)
-            if lowRankCoversFeedForward, let lowRank, let adapter {
+            if let lowRank, lowRank.coversFeedForward, let adapter {
                 lowRank.forward(layer: l, projection: 4, input: h, tokens: t, output: saved.gate.pointer, parameters: adapter)
                 lowRank.forward(layer: l, projection: 5, input: h, tokens: t, output: saved.up.pointer, parameters: adapter)
             }
             Kernels.swiglu(gate: saved.gate.pointer, up: saved.up.pointer, output: wide.pointer, count: t * c.intermediateSize)
             weights.down.apply(wide.pointer, tokens: t, into: projected.pointer, pool: pool)
-            if lowRankCoversFeedForward, let lowRank, let adapter {
+            if let lowRank, lowRank.coversFeedForward, let adapter {
                 lowRank.forward(layer: l, projection: 6, input: wide.pointer, tokens: t, output: projected.pointer, parameters: adapter)
             }
             Kernels.add(x, projected.pointer, count: t * hidden)
@@ -153,7 +151,7 @@ final class DifferentiableDecoder {
             // feed-forward: x += down(swiglu(gate(h2), up(h2))), h2 = norm(middle)
             let dGate = wideGradient.pointer, dUp = wide.pointer, dh = normed.pointer
             back.down.apply(dx, tokens: t, into: dGate, pool: pool)
-            if lowRankCoversFeedForward, let lowRank {
+            if let lowRank, lowRank.coversFeedForward {
                 // down's input, recomputed where the up gradient goes next
                 Kernels.swiglu(gate: saved.gate.pointer, up: saved.up.pointer, output: wide.pointer, count: t * c.intermediateSize)
                 lowRank.backward(layer: l, projection: 6, input: wide.pointer, tokens: t, outputGradient: dx, inputGradient: dGate,
@@ -164,7 +162,7 @@ final class DifferentiableDecoder {
             back.gate.apply(dGate, tokens: t, into: dh, pool: pool)
             back.up.apply(dUp, tokens: t, into: projected.pointer, pool: pool)
             Kernels.add(dh, projected.pointer, count: t * hidden)
-            if lowRankCoversFeedForward, let lowRank {
+            if let lowRank, lowRank.coversFeedForward {
                 let h2 = recomputedInput.pointer
                 rmsNormRows(saved.middle.pointer, weights.feedForwardNorm, into: h2, rows: t)
                 for (p, dy) in [(4, dGate), (5, dUp)] {

@@ -6,6 +6,8 @@ import DMSKit
 final class LowRankTraining {
     let rank: Int
     let scale: Float
+    /// Whether the feed-forward projections (4 gate, 5 up, 6 down) have updates too.
+    let coversFeedForward: Bool
     /// `A x` per layer and projection (`[T][rank]`).
     private let reduced: [[ScratchBuffer]]
     private let delta, reducedGradient, transposedInput, transposedGradient, transposedReduced,
@@ -13,6 +15,7 @@ final class LowRankTraining {
 
     init(parameters p: AdapterParameters, alpha: Float, tokens t: Int) {
         rank = p.loraRank
+        coversFeedForward = p.projections.count == LowRankAdapter.modules.count
         scale = alpha / Float(p.loraRank)
         let widest = p.projections.map { max($0.inputs, $0.outputs) }.max()!
         reduced = (0..<p.layers).map { _ in p.projections.map { _ in ScratchBuffer(capacity: t * p.loraRank) } }
