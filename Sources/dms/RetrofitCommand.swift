@@ -75,7 +75,7 @@ struct RetrofitCommand: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(name: .customLong("init"),
-            help: "Start from this trained adapter's weights (same window, sinks and LoRA rank) instead of the base model.")
+            help: "Start from this trained adapter's weights (same window, sinks and LoRA rank) instead of the base model; its decision offset (which dms calibrate moves) carries over.")
     var initialAdapter: String?
 
     @Option(help: "Steps between checkpoints.")
@@ -132,7 +132,10 @@ struct RetrofitCommand: ParsableCommand {
             throw ValidationError("\(checkpointPath) exists from an earlier run: pass --resume to continue it, or delete it")
         }
         let loaded = try LoadedModel(path: model, threads: threads)
-        let settings = try settings()
+        var settings = try settings()
+        let initial = try initialAdapter.map { try DMSAdapter(path: $0, for: loaded.configuration) }
+        // A calibrated adapter carries its threshold in the offset, and training must decide the same way.
+        if let initial { settings.offset = initial.parameters.offset }
         let corpus = try TrainingCorpus(files: data, tokenizer: loaded.tokenizer, sequenceLength: sequenceLength)
         let trainer = try RetrofitTrainer(model: loaded.model, corpus: corpus, settings: settings,
                                           baseModelName: (model as NSString).lastPathComponent, pool: loaded.model.workers)
@@ -142,8 +145,8 @@ struct RetrofitCommand: ParsableCommand {
             }
             try trainer.restore(RetrofitCheckpoint(path: checkpointPath))
             writeError("resuming at step \(trainer.step) of \(settings.steps)\n")
-        } else if let initialAdapter {
-            try trainer.start(from: DMSAdapter(path: initialAdapter, for: loaded.configuration))
+        } else if let initialAdapter, let initial {
+            try trainer.start(from: initial)
             writeError("starting from \(initialAdapter)\n")
         }
         writeError("training on \(corpus.sequences.count) sequences of \(sequenceLength) tokens (\(corpus.description))\n")

@@ -1,3 +1,4 @@
+import DMSKit
 import Foundation
 import Testing
 
@@ -61,6 +62,28 @@ struct RetrofitCLITests {
                                          "--max-tokens", "4", "--json"])
         #expect(generate.status == 0, "stderr: \(generate.error)")
         #expect(generate.output.contains("\"policy\":\"dms\""))
+    }
+
+    /// An adapter whose threshold `dms calibrate` folded into its offset trains on with that offset.
+    @Test func startsFromAnAdapterWithAMovedOffset() throws {
+        let dir = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try CLITests.run(try Self.arguments(dir, steps: 1))
+        #expect(first.status == 0, "stderr: \(first.error)")
+        let configuration = try LoadedModel(path: Self.model, threads: 1).configuration
+        var moved = try DMSAdapter(path: dir.appendingPathComponent("a.safetensors").path, for: configuration)
+        let p = moved.parameters
+        moved.parameters = DMSParameters(window: p.window, alphaScale: p.alphaScale, offset: p.offset - 1.5,
+                                         trainedRatio: p.trainedRatio, sinks: p.sinks)
+        let movedPath = dir.appendingPathComponent("moved.safetensors").path
+        try moved.write(to: movedPath, configuration: configuration)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("a.safetensors.log.jsonl"))
+
+        let next = try CLITests.run(try Self.arguments(dir, steps: 1, extra: ["--init", movedPath]))
+        #expect(next.status == 0, "stderr: \(next.error)")
+        let trained = try DMSAdapter(path: dir.appendingPathComponent("a.safetensors").path, for: configuration)
+        #expect(trained.parameters.offset == p.offset - 1.5)
+        #expect(trained.metadata["dms.training.initial_adapter"] == "moved.safetensors")
     }
 
     @Test func interruptThenResume() throws {
