@@ -42,6 +42,7 @@ typedef struct {
     const float *xs;    // [n][nb]: d * sum(q)
     const int32_t *xi;  // [n][nb]: sum(q)
     int swiglu;  // p[0] is the gate and p[1] the up projection: tasks also write silu(gate) * up
+    int64_t prefetch_rows;  // how far ahead a task prefetches weight rows (a row block per thread)
     i8_product p[DMS_MATMUL_GROUP_MAX];
     int64_t first_task[DMS_MATMUL_GROUP_MAX + 1];
 } i8_ctx;
@@ -143,6 +144,8 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
         idx[i] = (int32_t)((r - r0) * (int64_t)p->rb);
     }
     const __m512i hdr_idx = _mm512_load_si512(idx);
+    const int next_rows = r0 + I8_ROWS + c->prefetch_rows <= p->rows;
+    const size_t next_bytes = (size_t)c->prefetch_rows * p->rb;
     const __m512i nib = _mm512_set1_epi8(0x0f), sign = _mm512_set1_epi8((char)0x80);
     __m512 acc[I8_TILE];
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
@@ -150,6 +153,10 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
         const size_t boff = (size_t)g * p->bb;
         if (g + I8_PREFETCH < nb)
             for (int i = 0; i < I8_ROWS; i++) _mm_prefetch((const char *)rowp[i] + boff + I8_PREFETCH * p->bb, _MM_HINT_T0);
+        // the same block of the rows this thread is likely to take next (tasks go to the threads
+        // in turn), so a new task does not start on 16 cache misses
+        if (next_rows)
+            for (int i = 0; i < I8_ROWS; i++) _mm_prefetch((const char *)rowp[i] + boff + next_bytes, _MM_HINT_T1);
         const __m512i hdr = _mm512_i32gather_epi32(hdr_idx, p->W + r0 * p->rb + boff, 1);
         const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hdr));
         __m512i W[8];
@@ -251,6 +258,7 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     c.n = n;
     c.tiles = (n + I8_TILE - 1) / I8_TILE;
     c.swiglu = swiglu;
+    c.prefetch_rows = (int64_t)I8_ROWS * dms_pool_threads(pool);
     for (int k = 0; k < count; k++) {
         const dms_product *in = &products[k];
         if (in->type != DMS_WTYPE_Q8_0 && in->type != DMS_WTYPE_Q4_0 && in->type != DMS_WTYPE_Q4_1) return 0;
