@@ -743,12 +743,6 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
 
 void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                           const float *x, int64_t n, float *y) {
-    if (rows <= 0 || n <= 0) return;
-    if (cols <= 0) {
-        for (int64_t i = 0; i < rows * n; i++) y[i] = 0.0f;
-        return;
-    }
-    mm_ctx c;
-    mm_init(&c, type, W, rows, cols, x, n, y);
-    matmul_panels(pool, &c);
+    // one mat-vec per token: no panels to pack, which would cost more than these small products
+    for (int64_t t = 0; t < n; t++) dms_matmul(pool, type, W, rows, cols, x + t * cols, 1, y + t * rows);
 }
