@@ -7,24 +7,27 @@
 #   dms-lora-adapter-ft4096  stage 3: 20 steps of 4096 tokens at 9.6 (lr 1e-4, seed 4)
 #   dms-lora-adapter-ft4096-w128  ft4096 calibrated (no training) to window 128 and ratio 9 on
 #                            the first two 4096-token sequences of the training text
+#   dms-lora-adapter-w128    stage 4: ft4096-w128 trained 32 steps of 4096 tokens at window 128,
+#                            training-time ratio 11.2 (where it starts), KL(teacher ‖ student),
+#                            lr 1e-4, seed 5
 #
 #   scripts/retrofit-smollm2-long.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2-long, outside the repo)
 #
-# About 65 minutes of training for the 2048-token stages and 35 for the 4096-token one, and 5 for
-# the calibration, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
+# About 65 minutes of training for the 2048-token stages, 35 for the first 4096-token one, 5 for
+# the calibration and 50 for the last stage, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_NAME=smollm2-long source scripts/retrofit-setup.sh
-# stage OUT INIT SEQ_LEN STEPS RATIO LR SEED
+# stage OUT INIT SEQ_LEN STEPS RATIO LR SEED [WINDOW [RETROFIT OPTIONS...]]
 stage() {
   local adapter="$out/$1.safetensors"
   [ -f "$adapter" ] && [ ! -f "$adapter.checkpoint" ] && return 0
   local resume=()
   [ -f "$adapter.checkpoint" ] && resume=(--resume)
   $dms retrofit --model "$model" --data "$text/train/debian-reference.txt" "$text/train/licenses.txt" \
-    --out "$adapter" --init "$2" --seq-len "$3" --window 64 --sinks 4 --steps "$4" --hold-steps $(($4 - 1)) \
-    --target-cr "$5" --final-cr "$5" --lr "$6" --seed "$7" --lora-rank 8 --lora-alpha 16 "${resume[@]}"
+    --out "$adapter" --init "$2" --seq-len "$3" --window "${8:-64}" --sinks 4 --steps "$4" --hold-steps $(($4 - 1)) \
+    --target-cr "$5" --final-cr "$5" --lr "$6" --seed "$7" --lora-rank 8 --lora-alpha 16 "${@:9}" "${resume[@]}"
 }
 # evaluate ADAPTER NAME: both budget styles of the baselines
 evaluate() {
@@ -45,3 +48,5 @@ evaluate "$out/stage3.safetensors" ft4096
   --data "$text/train/debian-reference.txt" --window 128 --target-cr 9 --seq-len 4096 --sequences 2 \
   --out "$out/ft4096-w128.safetensors"
 evaluate "$out/ft4096-w128.safetensors" ft4096-w128
+stage stage4 "$out/ft4096-w128.safetensors" 4096 32 11.2 1e-4 5 128 --kl teacher-student
+evaluate "$out/stage4.safetensors" w128

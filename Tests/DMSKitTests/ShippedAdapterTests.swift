@@ -16,7 +16,8 @@ struct ShippedAdapterTests {
     }
 
     @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors", "dms-lora-adapter-ft2048.safetensors",
-                      "dms-lora-adapter-ft4096.safetensors", "dms-lora-adapter-ft4096-w128.safetensors"])
+                      "dms-lora-adapter-ft4096.safetensors", "dms-lora-adapter-ft4096-w128.safetensors",
+                      "dms-lora-adapter-w128.safetensors"])
     func evictsKeepsSinksAndStaysClose(file: String) throws {
         let loaded = try LoadedModel(path: TestResources.smolLM2Path)
         try loaded.attachAdapter(path: Self.directory.appendingPathComponent(file).path)
