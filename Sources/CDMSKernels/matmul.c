@@ -644,8 +644,8 @@ static void mm_init(mm_ctx *c, dms_wtype type, const void *W, int64_t rows, int6
     c->y = y;
 }
 
-// The panel path (prefill, and every n for dms_matmul_per_token): each y element is one
-// sequential chain over the columns, so a token's results depend on neither n nor the tiling.
+// The panel path (prefill): each y element is one sequential chain over the columns, so a
+// token's results depend on neither n nor the tiling.
 static void matmul_panels(dms_pool *pool, mm_ctx *c) {
     const int64_t n = c->n;
     int64_t npanels = (c->rows + GEMM_MR - 1) / GEMM_MR;
