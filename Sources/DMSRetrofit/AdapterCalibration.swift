@@ -44,14 +44,11 @@ public struct AdapterCalibration {
         options.dmsThreshold = threshold
         var total = 0.0
         for sequence in sequences {
-            let cache = try loaded.makeCache(options)
-            var start = 0
-            while start < sequence.count {
-                let end = min(start + chunk, sequence.count)
-                _ = try loaded.model.forward(Array(sequence[start..<end]), cache: cache, phase: .prefill, logits: .none)
-                start = end
-            }
-            total += cache.statistics().compressionRatio
+            let session = GenerationSession(model: loaded.model, tokenizer: loaded.tokenizer, cache: try loaded.makeCache(options))
+            session.prefillChunk = chunk
+            var timing = GenerationTiming()
+            try session.prefill(sequence, timing: &timing)
+            total += session.cache.statistics().compressionRatio
         }
         return total / Double(sequences.count)
     }

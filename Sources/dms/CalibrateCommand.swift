@@ -63,7 +63,7 @@ struct CalibrateCommand: ParsableCommand {
         let calibration = try AdapterCalibration(loaded: loaded, adapter: trained, window: window ?? trained.parameters.window,
                                                  sequences: used)
         let found = try calibration.threshold(reaching: targetRatio) { probe in
-            FileHandle.standardError.write(Data(String(format: "threshold %8.4f  ratio %.3f\n", probe.threshold, probe.ratio).utf8))
+            writeError(String(format: "threshold %8.4f  ratio %.3f\n", probe.threshold, probe.ratio))
         }
         let description = "\(used.count) × \(sequenceLength) tokens of \(corpus.description)"
         try calibration.calibratedAdapter(found, description: description).write(to: out, configuration: loaded.configuration)
