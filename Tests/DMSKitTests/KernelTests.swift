@@ -421,6 +421,49 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    /// LoRA updates: `y + scale · B (A x)` against a double-precision reference, and a token's row
+    /// the same bits alone, in batches of any size and with any thread count. Ranks and widths
+    /// include ones that are not multiples of the vector widths.
+    @Test func lowRankUpdatesAreTheProductAndIndependentOfTheBatch() {
+        var rng = KernelTestRNG(seed: 31)
+        for (rank, inputs, outputs) in [(8, 576, 192), (8, 576, 1536), (3, 70, 45), (5, 32, 7)] {
+            let update = LowRankUpdate(rank: rank, inputs: inputs, outputs: outputs, down: rng.floats(rank * inputs),
+                                       up: rng.floats(outputs * rank))
+            let scale: Float = 1.75
+            func accumulate(_ pool: WorkerPool?, _ x: [Float], _ start: [Float], _ n: Int) -> [Float] {
+                var y = start
+                var scratch = [Float](repeating: .nan, count: n * rank)
+                y.withUnsafeMutableBufferPointer { yp in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        update.accumulate(x, tokens: n, into: yp.baseAddress!, scale: scale, scratch: sp.baseAddress!, pool: pool)
+                    }
+                }
+                return y
+            }
+            for n in [1, 2, 5, 16, 17] {
+                let x = rng.floats(n * inputs), start = rng.floats(n * outputs)
+                let batch = accumulate(WorkerPool(threads: 2), x, start, n)
+                var reference = [Float](repeating: 0, count: n * outputs)
+                for t in 0..<n {
+                    let reduced = (0..<rank).map { j in
+                        (0..<inputs).reduce(0.0) { $0 + Double(update.down[j * inputs + $1]) * Double(x[t * inputs + $1]) }
+                    }
+                    for o in 0..<outputs {
+                        let delta = (0..<rank).reduce(0.0) { $0 + Double(update.up[o * rank + $1]) * reduced[$1] }
+                        reference[t * outputs + o] = Float(Double(start[t * outputs + o]) + Double(scale) * delta)
+                    }
+                }
+                #expect(TestResources.relativeError(batch, reference) < 1e-5, "rank \(rank) \(inputs)→\(outputs) n=\(n)")
+                for t in [0, n / 2, n - 1] {
+                    let alone = accumulate(nil, Array(x[(t * inputs)..<((t + 1) * inputs)]),
+                                           Array(start[(t * outputs)..<((t + 1) * outputs)]), 1)
+                    #expect(kernelBitsEqual(alone, Array(batch[(t * outputs)..<((t + 1) * outputs)])),
+                            "rank \(rank) \(inputs)→\(outputs) n=\(n) token \(t)")
+                }
+            }
+        }
+    }
+
     /// Grouped products (one quantization, one pool run) and the fused SwiGLU give the same bits as
     /// separate products followed by `swiglu`, for mixed weight types and both precisions.
     @Test(arguments: ActivationPrecision.allCases)

@@ -58,6 +58,13 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
 void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                           const float *x, int64_t n, float *y);
 
+/// A LoRA update: y[t][o] += scale * sum_j B[o][j] * (A x[t])[j] for t < n, with A [rank][inputs]
+/// and B given transposed, Bt = [rank][outputs]; x is [n][inputs], y is [n][outputs] and
+/// `scratch` holds n * rank floats. A token's row of y is the same bits whatever n, the other
+/// tokens and the thread count (the pool splits the tokens).
+void dms_low_rank_accumulate(dms_pool *pool, const float *A, const float *Bt, int64_t rank, int64_t inputs,
+                             int64_t outputs, const float *x, int64_t n, float scale, float *y, float *scratch);
+
 /// Like dms_matmul, but where the CPU has 8-bit dot products (AVX-512 VNNI) and W is Q8_0, Q4_0
 /// or Q4_1, x is quantized to 8 bits per token and block of 32 columns (Q8_0's scheme, as
 /// llama.cpp quantizes activations) and multiplied in integers: several times faster for small

@@ -47,6 +47,19 @@ public enum Kernels {
         dms_matmul_per_token(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input, Int64(tokens), output)
     }
 
+    /// A LoRA update `output[t] += scale · B (A input[t])` for `t < tokens`: `down` is A
+    /// (`[rank][inputs]`), `upByRank` is B transposed (`[rank][outputs]`) and `scratch` holds
+    /// `tokens · rank` floats. A token's output row is the same bits whatever `tokens`, the other
+    /// rows and the thread count (`pool` splits the tokens).
+    @inlinable public static func lowRankAccumulate(
+        pool: WorkerPool?, down: UnsafePointer<Float>, upByRank: UnsafePointer<Float>, rank: Int, inputs: Int, outputs: Int,
+        input: UnsafePointer<Float>, tokens: Int, scale: Float, output: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        dms_low_rank_accumulate(pool?.raw, down, upByRank, Int64(rank), Int64(inputs), Int64(outputs), input, Int64(tokens),
+                                scale, output, scratch)
+    }
+
     /// One product of ``matmulGroup(pool:products:columns:input:tokens:activations:)``: `output`
     /// `[tokens][rows]` receives `weights` (`rows` rows of `type`) times the shared input.
     public typealias Product = (type: WeightType, weights: UnsafeRawPointer, rows: Int, output: UnsafeMutablePointer<Float>)

@@ -72,9 +72,9 @@ public struct LowRankAdapter: Sendable, Equatable {
         return (feedForward ? attention + mlp : attention).map { (outputs: $0.0, inputs: $0.1) }
     }
 
-    /// Scratch floats ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:)`` needs for
-    /// `tokens` rows of any of this adapter's projections in `configuration`.
-    public func scratchCount(tokens: Int, configuration c: ModelConfiguration) -> Int {
-        tokens * (rank + Self.shapes(c, feedForward: coversFeedForward).map(\.outputs).max()!)
+    /// Scratch floats ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:pool:)`` needs for
+    /// `tokens` rows of any of this adapter's projections.
+    public func scratchCount(tokens: Int) -> Int {
+        tokens * rank
     }
 }

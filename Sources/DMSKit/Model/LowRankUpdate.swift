@@ -5,7 +5,11 @@ public struct LowRankUpdate: Sendable, Equatable {
     public let inputs: Int
     public let outputs: Int
     public var down: [Float]
-    public var up: [Float]
+    public var up: [Float] {
+        didSet { upByRank = Self.transposed(up, rows: outputs, columns: rank) }
+    }
+    /// `up` transposed (`[rank][outputs]`), the layout the kernel reads.
+    public private(set) var upByRank: [Float]
 
     public init(rank: Int, inputs: Int, outputs: Int, down: [Float], up: [Float]) {
         precondition(down.count == rank * inputs && up.count == outputs * rank, "LoRA matrices of the wrong size")
@@ -14,22 +18,28 @@ public struct LowRankUpdate: Sendable, Equatable {
         self.outputs = outputs
         self.down = down
         self.up = up
+        upByRank = Self.transposed(up, rows: outputs, columns: rank)
     }
 
-    /// `output[t] += scale · B (A input[t])` for `tokens` rows; `scratch` holds
-    /// `tokens · (rank + outputs)` floats.
+    /// `output[t] += scale · B (A input[t])` for `tokens` rows; `scratch` holds `tokens · rank`
+    /// floats. `pool` may split the tokens; a token's result is the same either way.
     public func accumulate(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>,
-                           scale: Float, scratch: UnsafeMutablePointer<Float>) {
-        let reduced = scratch, delta = scratch + tokens * rank
-        down.withUnsafeBytes { a in
-            Kernels.matmulPerToken(pool: nil, type: .f32, weights: a.baseAddress!, rows: rank, columns: inputs,
-                                   input: input, tokens: tokens, output: reduced)
+                           scale: Float, scratch: UnsafeMutablePointer<Float>, pool: WorkerPool? = nil) {
+        down.withUnsafeBufferPointer { a in
+            upByRank.withUnsafeBufferPointer { b in
+                Kernels.lowRankAccumulate(pool: pool, down: a.baseAddress!, upByRank: b.baseAddress!, rank: rank, inputs: inputs,
+                                          outputs: outputs, input: input, tokens: tokens, scale: scale, output: output,
+                                          scratch: scratch)
+            }
         }
-        up.withUnsafeBytes { b in
-            Kernels.matmulPerToken(pool: nil, type: .f32, weights: b.baseAddress!, rows: outputs, columns: rank,
-                                   input: reduced, tokens: tokens, output: delta)
+    }
+
+    private static func transposed(_ matrix: [Float], rows: Int, columns: Int) -> [Float] {
+        var result = [Float](repeating: 0, count: matrix.count)
+        for r in 0..<rows {
+            for c in 0..<columns { result[c * rows + r] = matrix[r * columns + c] }
         }
-        for i in 0..<(tokens * outputs) { output[i] += scale * delta[i] }
+        return result
     }
 
     /// The update with its output rows reordered between the two RoPE layouts of Q/K weights

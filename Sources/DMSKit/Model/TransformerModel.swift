@@ -90,7 +90,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             }
         }
         let lowRankRows = lowRankRuns.map(\.count).max() ?? 0
-        let lowRankSpace = lowRank.map { lowRankScratch.reserve($0.scratchCount(tokens: lowRankRows, configuration: c)) }
+        let lowRankSpace = lowRank.map { lowRankScratch.reserve($0.scratchCount(tokens: lowRankRows)) }
 
         var row = 0
         for segment in segments {
@@ -133,9 +133,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 let updates = lowRank.layers[layerIndex]
                 for run in lowRankRuns {
                     let input = h + run.lowerBound * hidden, first = run.lowerBound
-                    updates.query.accumulate(input, tokens: run.count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace)
-                    updates.key.accumulate(input, tokens: run.count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
-                    updates.value.accumulate(input, tokens: run.count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace)
+                    updates.query.accumulate(input, tokens: run.count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
+                    updates.key.accumulate(input, tokens: run.count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
+                    updates.value.accumulate(input, tokens: run.count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
                 }
             }
             func batch(_ s: Int) -> AttentionBatch {
@@ -166,7 +166,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 for run in lowRankRuns {
                     lowRank.layers[layerIndex].output.accumulate(attn + run.lowerBound * qWidth, tokens: run.count,
                                                                  into: h + run.lowerBound * hidden, scale: lowRank.scale,
-                                                                 scratch: lowRankSpace)
+                                                                 scratch: lowRankSpace, pool: workers)
                 }
             }
             Kernels.add(x, h, count: n * hidden)
@@ -179,8 +179,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 LinearWeight.apply([(layer.gate, g), (layer.up, u)], to: h, tokens: n, pool: workers, activations: activationPrecision)
                 for run in lowRankRuns {
                     let input = h + run.lowerBound * hidden, first = run.lowerBound * c.intermediateSize
-                    gate.accumulate(input, tokens: run.count, into: g + first, scale: lowRank.scale, scratch: lowRankSpace)
-                    up.accumulate(input, tokens: run.count, into: u + first, scale: lowRank.scale, scratch: lowRankSpace)
+                    gate.accumulate(input, tokens: run.count, into: g + first, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
+                    up.accumulate(input, tokens: run.count, into: u + first, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
                 }
                 Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
             } else {
@@ -191,7 +191,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             if let down = feedForwardUpdates?.down, let lowRankSpace, let lowRank {
                 for run in lowRankRuns {
                     down.accumulate(g + run.lowerBound * c.intermediateSize, tokens: run.count, into: h + run.lowerBound * hidden,
-                                    scale: lowRank.scale, scratch: lowRankSpace)
+                                    scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
                 }
             }
             Kernels.add(x, h, count: n * hidden)

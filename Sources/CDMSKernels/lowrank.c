@@ -1,0 +1,117 @@
+// lowrank.c — LoRA updates y += scale * B (A x), token by token.
+//
+// B arrives transposed ([rank][outputs]), so the up-projection is `rank` vector AXPYs across the
+// outputs. Row by row it would be `outputs` dot products of length rank: for rank 8, a horizontal
+// sum per output, which made these tiny products cost as much as a tenth of a batched decode step.
+// Each token is computed alone by the same code, so its result never depends on the batch or on
+// the thread that runs it.
+#include "dms_internal.h"
+
+typedef struct {
+    const float *A, *Bt;
+    int64_t rank, inputs, outputs;
+    const float *x;
+    int64_t n;
+    float scale;
+    float *y;
+    float *reduced;
+} lr_ctx;
+
+static void lr_token_scalar(const lr_ctx *c, int64_t t) {
+    const float *x = c->x + t * c->inputs;
+    float *r = c->reduced + t * c->rank, *y = c->y + t * c->outputs;
+    for (int64_t j = 0; j < c->rank; j++) r[j] = dms_dot8(c->A + j * c->inputs, x, c->inputs);
+    for (int64_t o = 0; o < c->outputs; o++) {
+        float d = 0.0f;
+        for (int64_t j = 0; j < c->rank; j++) d += r[j] * c->Bt[j * c->outputs + o];
+        y[o] += c->scale * d;
+    }
+}
+
+#if DMS_X86
+
+// r[j] = A[j] · x for four rows at once (x loaded once for all four).
+DMS_AVX2 static void lr_down4_avx2(const float *A, int64_t inputs, const float *x, float *r) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= inputs; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(A + i), v, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(A + inputs + i), v, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(A + 2 * inputs + i), v, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(A + 3 * inputs + i), v, a3);
+    }
+    r[0] = dms_hsum256(a0);
+    r[1] = dms_hsum256(a1);
+    r[2] = dms_hsum256(a2);
+    r[3] = dms_hsum256(a3);
+    for (; i < inputs; i++)
+        for (int k = 0; k < 4; k++) r[k] += A[k * inputs + i] * x[i];
+}
+
+DMS_AVX2 static void lr_down1_avx2(const float *A, int64_t inputs, const float *x, float *r) {
+    __m256 a = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= inputs; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(A + i), _mm256_loadu_ps(x + i), a);
+    *r = dms_hsum256(a);
+    for (; i < inputs; i++) *r += A[i] * x[i];
+}
+
+DMS_AVX2 static void lr_token_avx2(const lr_ctx *c, int64_t t) {
+    const int64_t rank = c->rank, inputs = c->inputs, outputs = c->outputs;
+    const float *x = c->x + t * inputs;
+    float *r = c->reduced + t * rank, *y = c->y + t * outputs;
+    int64_t j = 0;
+    for (; j + 4 <= rank; j += 4) lr_down4_avx2(c->A + j * inputs, inputs, x, r + j);
+    for (; j < rank; j++) lr_down1_avx2(c->A + j * inputs, inputs, x, r + j);
+    const __m256 scale = _mm256_set1_ps(c->scale);
+    int64_t o = 0;
+    for (; o + 32 <= outputs; o += 32) {
+        __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps(), d2 = _mm256_setzero_ps(), d3 = _mm256_setzero_ps();
+        for (j = 0; j < rank; j++) {
+            const __m256 rj = _mm256_set1_ps(r[j]);
+            const float *b = c->Bt + j * outputs + o;
+            d0 = _mm256_fmadd_ps(rj, _mm256_loadu_ps(b), d0);
+            d1 = _mm256_fmadd_ps(rj, _mm256_loadu_ps(b + 8), d1);
+            d2 = _mm256_fmadd_ps(rj, _mm256_loadu_ps(b + 16), d2);
+            d3 = _mm256_fmadd_ps(rj, _mm256_loadu_ps(b + 24), d3);
+        }
+        _mm256_storeu_ps(y + o, _mm256_add_ps(_mm256_loadu_ps(y + o), _mm256_mul_ps(scale, d0)));
+        _mm256_storeu_ps(y + o + 8, _mm256_add_ps(_mm256_loadu_ps(y + o + 8), _mm256_mul_ps(scale, d1)));
+        _mm256_storeu_ps(y + o + 16, _mm256_add_ps(_mm256_loadu_ps(y + o + 16), _mm256_mul_ps(scale, d2)));
+        _mm256_storeu_ps(y + o + 24, _mm256_add_ps(_mm256_loadu_ps(y + o + 24), _mm256_mul_ps(scale, d3)));
+    }
+    for (; o + 8 <= outputs; o += 8) {
+        __m256 d = _mm256_setzero_ps();
+        for (j = 0; j < rank; j++) d = _mm256_fmadd_ps(_mm256_set1_ps(r[j]), _mm256_loadu_ps(c->Bt + j * outputs + o), d);
+        _mm256_storeu_ps(y + o, _mm256_add_ps(_mm256_loadu_ps(y + o), _mm256_mul_ps(scale, d)));
+    }
+    for (; o < outputs; o++) {
+        float d = 0.0f;
+        for (j = 0; j < rank; j++) d = __builtin_fmaf(r[j], c->Bt[j * outputs + o], d);
+        y[o] += c->scale * d;
+    }
+}
+
+#endif  // DMS_X86
+
+// Task k of ntasks takes a contiguous range of tokens.
+static void lr_task(void *vctx, int task, int ntasks) {
+    const lr_ctx *c = (const lr_ctx *)vctx;
+    const int64_t t0 = c->n * task / ntasks, t1 = c->n * (task + 1) / ntasks;
+#if DMS_X86
+    if (dms_use_avx2()) {
+        for (int64_t t = t0; t < t1; t++) lr_token_avx2(c, t);
+        return;
+    }
+#endif
+    for (int64_t t = t0; t < t1; t++) lr_token_scalar(c, t);
+}
+
+void dms_low_rank_accumulate(dms_pool *pool, const float *A, const float *Bt, int64_t rank, int64_t inputs,
+                             int64_t outputs, const float *x, int64_t n, float scale, float *y, float *scratch) {
+    if (n <= 0 || rank <= 0 || outputs <= 0) return;
+    lr_ctx c = {A, Bt, rank, inputs, outputs, x, n, scale, y, scratch};
+    const int64_t threads = dms_pool_threads(pool);
+    dms_pool_run(pool, lr_task, &c, (int)(n < threads ? n : threads));
+}
