@@ -42,7 +42,7 @@ typedef struct {
     const float *xs;    // [n][nb]: d * sum(q)
     const int32_t *xi;  // [n][nb]: sum(q)
     int swiglu;  // p[0] is the gate and p[1] the up projection: tasks also write silu(gate) * up
-    int64_t prefetch_rows;  // how far ahead a task prefetches weight rows (a row block per thread)
+    int64_t prefetch_rows;  // how far ahead a task prefetches weight rows (the next row block)
     i8_product p[DMS_MATMUL_GROUP_MAX];
     int64_t first_task[DMS_MATMUL_GROUP_MAX + 1];
 } i8_ctx;
@@ -104,6 +104,30 @@ DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int8_t
     }
 }
 
+typedef struct {
+    const float *x;
+    int64_t n, cols;
+    int8_t *xq;
+    float *xd, *xs;
+    int32_t *xi;
+} i8_quantize_ctx;
+
+static void i8_quantize_task(void *vctx, int task, int ntasks) {
+    const i8_quantize_ctx *q = (const i8_quantize_ctx *)vctx;
+    const int64_t t0 = q->n * task / ntasks, t1 = q->n * (task + 1) / ntasks, nb = q->cols / 32;
+    i8_quantize(q->x + t0 * q->cols, t1 - t0, q->cols, q->xq + t0 * q->cols, q->xd + t0 * nb, q->xs + t0 * nb,
+                q->xi + t0 * nb);
+}
+
+// Tokens are quantized independently, so a batch of several splits them over the pool (on one
+// thread, this serial step left the other core waiting).
+static void i8_quantize_parallel(dms_pool *pool, const float *x, int64_t n, int64_t cols, int8_t *xq, float *xd,
+                                 float *xs, int32_t *xi) {
+    const int64_t threads = dms_pool_threads(pool);
+    i8_quantize_ctx q = {x, n, cols, xq, xd, xs, xi};
+    dms_pool_run(pool, i8_quantize_task, &q, (int)(n < 2 * threads ? 1 : threads));
+}
+
 // 16 bytes at `off` of each of the 16 rows' block, transposed: B[j] holds dword j of every row.
 DMS_VNNI_INLINE void i8_transpose16(const uint8_t *const *rowp, size_t off, __m512i *B) {
     __m512i A[4];
@@ -153,8 +177,9 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
         const size_t boff = (size_t)g * p->bb;
         if (g + I8_PREFETCH < nb)
             for (int i = 0; i < I8_ROWS; i++) _mm_prefetch((const char *)rowp[i] + boff + I8_PREFETCH * p->bb, _MM_HINT_T0);
-        // the same block of the rows this thread is likely to take next (tasks go to the threads
-        // in turn), so a new task does not start on 16 cache misses
+        // the same block of the next row block, which this thread's next task takes (the pool
+        // gives each thread a contiguous range of tasks), so that task does not start on 16
+        // cache misses
         if (next_rows)
             for (int i = 0; i < I8_ROWS; i++) _mm_prefetch((const char *)rowp[i] + boff + next_bytes, _MM_HINT_T1);
         const __m512i hdr = _mm512_i32gather_epi32(hdr_idx, p->W + r0 * p->rb + boff, 1);
@@ -258,7 +283,7 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     c.n = n;
     c.tiles = (n + I8_TILE - 1) / I8_TILE;
     c.swiglu = swiglu;
-    c.prefetch_rows = (int64_t)I8_ROWS * dms_pool_threads(pool);
+    c.prefetch_rows = I8_ROWS;
     for (int k = 0; k < count; k++) {
         const dms_product *in = &products[k];
         if (in->type != DMS_WTYPE_Q8_0 && in->type != DMS_WTYPE_Q4_0 && in->type != DMS_WTYPE_Q4_1) return 0;
@@ -276,7 +301,7 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     if (!buf) return 0;
     float *xd = (float *)(buf + qbytes), *xs = xd + n * c.nb;
     int32_t *xi = (int32_t *)(xs + n * c.nb);
-    i8_quantize(x, n, cols, (int8_t *)buf, xd, xs, xi);
+    i8_quantize_parallel(pool, x, n, cols, (int8_t *)buf, xd, xs, xi);
     c.xq = (const int8_t *)buf;
     c.xd = xd;
     c.xs = xs;
