@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Times the 8-bit-activation product (dms_matmul_int8) alone on random Q4_1 weights: the best of
+# 30 repetitions (each the mean of 5 calls) of ROWS x COLS weights times TOKENS tokens on THREADS
+# threads, in ns per 16 rows x 32 columns x token. Builds the C kernels with clang into a
+# temporary directory; nothing of the package is touched.
+#
+#   scripts/bench/int8-product.sh [TOKENS [THREADS [COLS [ROWS]]]]   (defaults: 16 1 576 18432)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cat > "$work/bench.c" <<'C'
+#include "dms_kernels.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(int argc, char **argv) {
+    const int n = atoi(argv[1]), threads = atoi(argv[2]);
+    const int64_t cols = atoll(argv[3]), rows = atoll(argv[4]);
+    const size_t rb = dms_row_bytes(DMS_WTYPE_Q4_1, cols);
+    uint8_t *W = malloc(rb * rows);
+    srand(1);
+    for (size_t i = 0; i < rb * rows; i++) W[i] = (uint8_t)rand();
+    for (int64_t r = 0; r < rows; r++)  // finite block scales and minimums (f16 0.0078 and -0.0078)
+        for (int64_t b = 0; b < cols / 32; b++) { uint16_t *h = (uint16_t *)(W + r * rb + b * 20); h[0] = 0x2000; h[1] = 0xA000; }
+    float *x = malloc(sizeof(float) * cols * n), *y = malloc(sizeof(float) * rows * n);
+    for (int64_t i = 0; i < cols * n; i++) x[i] = rand() / (float)RAND_MAX - 0.5f;
+    dms_pool *pool = threads > 1 ? dms_pool_create(threads) : NULL;
+    double best = 1e9;
+    for (int rep = 0; rep < 30; rep++) {
+        const double t0 = now();
+        for (int k = 0; k < 5; k++) dms_matmul_int8(pool, DMS_WTYPE_Q4_1, W, rows, cols, x, n, y);
+        const double t = (now() - t0) / 5;
+        if (t < best) best = t;
+    }
+    const double units = (double)rows / 16 * (double)(cols / 32) * n;
+    printf("%s: %d tokens, %d threads, %lld x %lld Q4_1: best %.3f ms, %.2f ns per 16 rows x 32 columns x token\n",
+           dms_kernels_isa(), n, threads, (long long)rows, (long long)cols, best * 1e3, best * 1e9 / units);
+    return 0;
+}
+C
+src=Sources/CDMSKernels
+clang -O2 -I"$src/include" -I"$src" -o "$work/bench" "$work/bench.c" "$src"/*.c -lpthread -lm
+"$work/bench" "${1:-16}" "${2:-1}" "${3:-576}" "${4:-18432}"
