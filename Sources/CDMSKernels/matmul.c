@@ -11,8 +11,8 @@
 // f32 buffer on the stack ([k][16]) and a 16-row x 6-token FMA microkernel (12 ymm accumulators)
 // runs over all tokens of the task. Every y element is one sequential FMA chain over k in every
 // tile shape, so the result never depends on the tiling or the thread count.
-// dms_matmul_per_token takes that panel path for every n: a token's results are then the same
-// whatever the batch (the three paths above round differently from each other).
+// dms_matmul_per_token takes the n == 1 path token by token: a token's results are then the same
+// whatever the batch (the paths above round differently from each other).
 #include "dms_internal.h"
 
 #include <stdatomic.h>

@@ -53,7 +53,7 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
 
 /// Like dms_matmul, but a token's row of y is the same bits whatever n and the other tokens of x:
 /// dms_matmul's single-token path, token by token. For the small products applied per sequence
-/// of a batch (LoRA updates, eviction-decision logits), so a sequence's results do not depend on
+/// of a batch (eviction-decision logits), so a sequence's results do not depend on
 /// what runs beside it.
 void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                           const float *x, int64_t n, float *y);

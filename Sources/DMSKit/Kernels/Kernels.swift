@@ -38,8 +38,8 @@ public enum Kernels {
 
     /// ``matmul(pool:type:weights:rows:columns:input:tokens:output:activations:)`` (f32 inputs)
     /// with each token's output row the same bits whatever `tokens` is and whatever the other rows
-    /// hold: for small products applied to the rows of one sequence among others (LoRA updates,
-    /// eviction-decision logits), so the sequence's results do not depend on the batch.
+    /// hold: for small products applied to the rows of one sequence among others
+    /// (eviction-decision logits), so the sequence's results do not depend on the batch.
     @inlinable public static func matmulPerToken(
         pool: WorkerPool?, type: WeightType, weights: UnsafeRawPointer, rows: Int, columns: Int,
         input: UnsafePointer<Float>, tokens: Int, output: UnsafeMutablePointer<Float>

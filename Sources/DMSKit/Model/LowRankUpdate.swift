@@ -6,7 +6,10 @@ public struct LowRankUpdate: Sendable, Equatable {
     public let outputs: Int
     public var down: [Float]
     public var up: [Float] {
-        didSet { upByRank = Self.transposed(up, rows: outputs, columns: rank) }
+        didSet {
+            precondition(up.count == outputs * rank, "LoRA matrices of the wrong size")
+            upByRank = Self.transposed(up, rows: outputs, columns: rank)
+        }
     }
     /// `up` transposed (`[rank][outputs]`), the layout the kernel reads.
     public private(set) var upByRank: [Float]
