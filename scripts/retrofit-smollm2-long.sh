@@ -10,11 +10,14 @@
 #   dms-lora-adapter-w128    stage 4: ft4096-w128 trained 32 steps of 4096 tokens at window 128,
 #                            training-time ratio 11.2 (where it starts), KL(teacher ‖ student),
 #                            lr 1e-4, seed 5
+#   dms-lora-adapter-w128-mlp  stage 5: w128 trained 32 more steps the same way with LoRA updates of
+#                            the feed-forward projections too (--lora-mlp, seed 6), then calibrated
+#                            (no training) to ratio 9.15 on the first two training sequences
 #
 #   scripts/retrofit-smollm2-long.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2-long, outside the repo)
 #
 # About 65 minutes of training for the 2048-token stages, 35 for the first 4096-token one, 5 for
-# the calibration and 50 for the last stage, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
+# each calibration, 50 for stage 4 and 55 for stage 5, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,3 +53,8 @@ evaluate "$out/stage3.safetensors" ft4096
 evaluate "$out/ft4096-w128.safetensors" ft4096-w128
 stage stage4 "$out/ft4096-w128.safetensors" 4096 32 11.2 1e-4 5 128 --kl teacher-student
 evaluate "$out/stage4.safetensors" w128
+stage stage5 "$out/stage4.safetensors" 4096 32 11.2 1e-4 6 128 --kl teacher-student --lora-mlp
+[ -f "$out/w128-mlp.safetensors" ] || $dms calibrate --model "$model" --adapter "$out/stage5.safetensors" \
+  --data "$text/train/debian-reference.txt" --window 128 --target-cr 9.15 --seq-len 4096 --sequences 2 \
+  --out "$out/w128-mlp.safetensors"
+evaluate "$out/w128-mlp.safetensors" w128-mlp
