@@ -110,6 +110,24 @@ DMS_AVX2 static void softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= inv;
 }
 
+// The first index holding the largest value: a max pass (NaNs skipped: max_ps returns its second
+// operand, the running maximum, when the first is NaN) and a pass for its first position.
+DMS_AVX2 static int64_t argmax_avx2(const float *x, int64_t n) {
+    __m256 vm = _mm256_set1_ps(x[0]);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(_mm256_loadu_ps(x + i), vm);
+    float m = dms_hmax256(vm);
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    const __m256 target = _mm256_set1_ps(m);
+    for (i = 0; i + 8 <= n; i += 8) {
+        int hits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), target, _CMP_EQ_OQ));
+        if (hits) return i + __builtin_ctz((unsigned)hits);
+    }
+    for (; i < n; i++)
+        if (x[i] == m) return i;
+    return 0;
+}
+
 #endif  // DMS_X86
 
 // =============================================================================================
@@ -136,6 +154,17 @@ void dms_add(float *y, const float *x, int64_t n) {
     if (dms_use_avx2()) { add_avx2(y, x, n); return; }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+int64_t dms_argmax(const float *x, int64_t n) {
+    if (n <= 0 || x[0] != x[0]) return 0;  // a NaN first value is never beaten
+#if DMS_X86
+    if (dms_use_avx2()) return argmax_avx2(x, n);
+#endif
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
 }
 
 void dms_softmax(float *x, int64_t n) {

@@ -660,6 +660,28 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    @Test func argmaxIsTheFirstLargestAndSkipsNaN() {
+        var rng = KernelTestRNG(seed: 29)
+        func reference(_ x: [Float]) -> Int {
+            var best = 0
+            for i in x.indices where x[i] > x[best] { best = i }
+            return best
+        }
+        for n in [1, 2, 7, 8, 9, 31, 64, 100, 49_152] {
+            for trial in 0..<6 {
+                // few distinct values, so ties are common; NaNs and infinities sprinkled in
+                var x = (0..<n).map { _ in Float(rng.int(5)) - 2 }
+                if trial >= 2 { for _ in 0..<max(1, n / 10) { x[rng.int(n)] = .nan } }
+                if trial >= 4 { x[rng.int(n)] = -.infinity }
+                if trial == 5 { x[0] = .nan }
+                x.withUnsafeBufferPointer { buffer in
+                    #expect(Kernels.argmax(buffer.baseAddress!, count: n) == reference(x), "n=\(n) trial=\(trial)")
+                }
+            }
+        }
+        #expect(Sampler.argmax([]) == 0)
+    }
+
     @Test func ropeBothLayouts() {
         var rng = KernelTestRNG(seed: 31)
         for dim in [64, 128] {

@@ -115,6 +115,8 @@ void dms_rmsnorm(const float *x, const float *w, float *out, int64_t n, float ep
 void dms_swiglu(const float *gate, const float *up, float *out, int64_t n);
 /// y[i] += x[i]
 void dms_add(float *y, const float *x, int64_t n);
+/// The first index of the largest of n values (NaNs never win; 0 when x[0] is NaN or n is 0).
+int64_t dms_argmax(const float *x, int64_t n);
 /// In-place softmax over n values; returns nothing. Stable (subtracts max).
 void dms_softmax(float *x, int64_t n);
 

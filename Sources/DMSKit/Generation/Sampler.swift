@@ -65,8 +65,6 @@ public struct Sampler: Sendable {
 
     /// Index of the largest value (the first on ties).
     public static func argmax(_ values: [Float]) -> Int {
-        var best = 0
-        for i in values.indices where values[i] > values[best] { best = i }
-        return best
+        values.withUnsafeBufferPointer { $0.baseAddress.map { base in Kernels.argmax(base, count: values.count) } ?? 0 }
     }
 }

@@ -155,6 +155,11 @@ public enum Kernels {
         dms_add(y, x, Int64(count))
     }
 
+    /// The first index of the largest value; NaNs never win, and a NaN first value is kept.
+    @inlinable public static func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+        Int(dms_argmax(values, Int64(count)))
+    }
+
     /// In-place numerically stable softmax.
     @inlinable public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         dms_softmax(x, Int64(count))
