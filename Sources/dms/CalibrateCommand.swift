@@ -44,6 +44,10 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Worker threads (default: every core).")
     var threads: Int?
 
+    @Option(name: .customLong("lora-precision"),
+            help: "How the LoRA updates are stored: f32, or f16/bf16 for half the file (the decision projection stays f32).")
+    var lowRankStorage: FloatPrecision = .f32
+
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data file") }
         guard targetRatio >= 1, targetRatio.isFinite else { throw ValidationError("--target-cr must be ≥ 1") }
@@ -66,7 +70,8 @@ struct CalibrateCommand: ParsableCommand {
             writeError(String(format: "threshold %8.4f  ratio %.3f\n", probe.threshold, probe.ratio))
         }
         let description = "\(used.count) × \(sequenceLength) tokens of \(corpus.description)"
-        try calibration.calibratedAdapter(found, description: description).write(to: out, configuration: loaded.configuration)
+        try calibration.calibratedAdapter(found, description: description).write(to: out, configuration: loaded.configuration,
+                                                                              lowRankStorage: lowRankStorage)
         print(String(format: "wrote %@: window %d, threshold %.4f folded into the offset (%.4f), ratio %.3f on the calibration text",
                      out, calibration.window, found.threshold, trained.parameters.offset + found.threshold, found.ratio))
     }

@@ -21,7 +21,7 @@ struct ModelRunOptions: ParsableArguments {
     var h2oRecent: Int?
 
     @Option(help: "KV cache storage precision: f16, bf16 or f32.")
-    var kvPrecision: KVPrecision = .f16
+    var kvPrecision: FloatPrecision = .f16
 
     @Option(help: "Slots per KV page (one page holds one layer and KV head's keys and values); smaller pages track memory more finely.")
     var kvPageSize = 256
@@ -91,6 +91,6 @@ struct ModelRunOptions: ParsableArguments {
     }
 }
 
-extension KVPrecision: ExpressibleByArgument {}
+extension FloatPrecision: ExpressibleByArgument {}
 extension ActivationPrecision: ExpressibleByArgument {}
 extension KVCacheOptions.Policy: ExpressibleByArgument {}

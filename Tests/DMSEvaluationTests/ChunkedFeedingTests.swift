@@ -51,8 +51,8 @@ struct ChunkedFeedingTests {
         #expect(chunked.statistics.peakTokens == single.statistics.peakTokens, sourceLocation: sourceLocation)
     }
 
-    @Test("variant-A checkpoint, chunk 512 vs 1", arguments: [(KVPrecision.f32, Float(1e-5)), (.f16, 1e-4)])
-    func queryNeuronDecisions(_ precision: KVPrecision, tolerance: Float) throws {
+    @Test("variant-A checkpoint, chunk 512 vs 1", arguments: [(FloatPrecision.f32, Float(1e-5)), (.f16, 1e-4)])
+    func queryNeuronDecisions(_ precision: FloatPrecision, tolerance: Float) throws {
         let model = try EvaluationFixtures.dmsModel()
         let tokens = EvaluationFixtures.tokens(256, vocabulary: model.configuration.vocabularySize)
         let options = KVCacheOptions(policy: .dms, precision: precision)
@@ -62,8 +62,8 @@ struct ChunkedFeedingTests {
         #expect(chunked.statistics.compressionRatio > 1.5)
     }
 
-    @Test("synthetic decisions do not depend on chunking", arguments: [(512, KVPrecision.f32, Float(1e-5)), (7, .f32, 1e-5), (512, .f16, 1e-3)])
-    func syntheticDecisions(_ chunk: Int, precision: KVPrecision, tolerance: Float) throws {
+    @Test("synthetic decisions do not depend on chunking", arguments: [(512, FloatPrecision.f32, Float(1e-5)), (7, .f32, 1e-5), (512, .f16, 1e-3)])
+    func syntheticDecisions(_ chunk: Int, precision: FloatPrecision, tolerance: Float) throws {
         let model = try EvaluationFixtures.syntheticModel()
         let tokens = EvaluationFixtures.tokens(256, vocabulary: model.configuration.vocabularySize, seed: 2)
         var options = KVCacheOptions(policy: .dms, precision: precision)
@@ -74,8 +74,8 @@ struct ChunkedFeedingTests {
         #expect(chunked.statistics.compressionRatio > 1.5)
     }
 
-    @Test("full cache, chunk 512 vs 1", arguments: [(KVPrecision.f32, Float(1e-5)), (.f16, 1e-4)])
-    func fullCache(_ precision: KVPrecision, tolerance: Float) throws {
+    @Test("full cache, chunk 512 vs 1", arguments: [(FloatPrecision.f32, Float(1e-5)), (.f16, 1e-4)])
+    func fullCache(_ precision: FloatPrecision, tolerance: Float) throws {
         let model = try EvaluationFixtures.dmsModel()
         let tokens = EvaluationFixtures.tokens(200, vocabulary: model.configuration.vocabularySize, seed: 5)
         let options = KVCacheOptions(policy: .full, precision: precision)

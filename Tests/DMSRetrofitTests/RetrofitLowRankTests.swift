@@ -80,6 +80,38 @@ import Testing
         #expect(distance(fullLogits, base) < 1e-6)
     }
 
+    /// `--lora-precision f16`: the updates come back rounded to f16, the decision projection exact,
+    /// in a file about half the size.
+    @Test func lowRankUpdatesStoredInF16LoadBackRounded() throws {
+        let c = try LoadedModel(path: Self.fixtures.appendingPathComponent("tiny-llama.gguf").path, threads: 1).configuration
+        let trained = RetrofitGradientTests.randomAdapter(c, seed: 9, loraRank: 4, loraFeedForward: true)
+            .adapter(parameters: DMSParameters(window: 2, alphaScale: 100, offset: 5), loraAlpha: 8, metadata: DMSAdapter.identity(of: c, name: "tiny-llama"))
+        let directory = FileManager.default.temporaryDirectory
+        let wide = directory.appendingPathComponent("lora-f32-\(UUID()).safetensors").path
+        let narrow = directory.appendingPathComponent("lora-f16-\(UUID()).safetensors").path
+        defer { for path in [wide, narrow] { try? FileManager.default.removeItem(atPath: path) } }
+        try trained.write(to: wide, configuration: c)
+        try trained.write(to: narrow, configuration: c, lowRankStorage: .f16)
+        let exact = try DMSAdapter(path: wide, for: c), rounded = try DMSAdapter(path: narrow, for: c)
+
+        #expect(rounded.layers.map(\.projection) == exact.layers.map(\.projection))
+        #expect(rounded.layers.map(\.norm) == exact.layers.map(\.norm))
+        let pairs = zip(exact.lowRank!.layers, rounded.lowRank!.layers).flatMap { zip($0.updates, $1.updates) }
+        #expect(pairs.count == c.layerCount * 7)
+        var changed = false
+        for (a, b) in pairs {
+            for (x, y) in zip(a.down + a.up, b.down + b.up) {
+                #expect(abs(x - y) <= abs(x) * 1e-3 + 1e-7, "\(x) stored as \(y)")
+                changed = changed || x != y
+            }
+        }
+        #expect(changed, "the updates were rounded")
+        let size = { (path: String) in try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int }
+        let updateValues = pairs.reduce(0) { $0 + $1.0.down.count + $1.0.up.count }
+        // two bytes a value fewer, give or take the header's offsets (shorter numbers, 8-byte padding)
+        #expect(abs(try size(wide) - size(narrow) - 2 * updateValues) < 2_048)
+    }
+
     @Test func attentionUpdatesStartARunWithFeedForwardUpdates() throws {
         let c = try LoadedModel(path: Self.fixtures.appendingPathComponent("tiny-llama.gguf").path, threads: 1).configuration
         let dms = DMSParameters(window: 2, alphaScale: 2, offset: 0.5)

@@ -21,7 +21,7 @@ public struct KVCacheOptions: Sendable, Equatable {
 
     /// nil picks `dms` when the model has DMS decisions (a DMS checkpoint or an adapter), else `full`.
     public var policy: Policy?
-    public var precision: KVPrecision = .f16
+    public var precision: FloatPrecision = .f16
     /// Slots per page (the original DMS code uses 256).
     public var pageSize = 256
     /// DMS delay window; nil uses the one the decisions were trained with.
@@ -37,7 +37,7 @@ public struct KVCacheOptions: Sendable, Equatable {
     /// H2O's recent window; nil is half the budget.
     public var recentWindow: Int?
 
-    public init(policy: Policy? = nil, precision: KVPrecision = .f16) {
+    public init(policy: Policy? = nil, precision: FloatPrecision = .f16) {
         self.policy = policy
         self.precision = precision
     }

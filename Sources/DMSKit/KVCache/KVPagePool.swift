@@ -14,7 +14,7 @@ import Foundation
 public final class KVPagePool: @unchecked Sendable {
     public let pageSize: Int
     public let headDim: Int
-    public let precision: KVPrecision
+    public let precision: FloatPrecision
     /// Bytes of one page (keys and values).
     public let pageBytes: Int
     /// Upper bound on pages in use, when the pool serves a fixed memory budget.
@@ -32,7 +32,7 @@ public final class KVPagePool: @unchecked Sendable {
         public var description: String { "the KV page pool is exhausted (\(limit) pages in use)" }
     }
 
-    public init(pageSize: Int = 256, headDim: Int, precision: KVPrecision, pageLimit: Int? = nil) {
+    public init(pageSize: Int = 256, headDim: Int, precision: FloatPrecision, pageLimit: Int? = nil) {
         precondition(pageSize > 0 && headDim > 0)
         self.pageSize = pageSize
         self.headDim = headDim

@@ -1,5 +1,5 @@
-/// Element type of cached keys and values.
-public enum KVPrecision: String, Sendable, CaseIterable {
+/// How floats are stored: the KV cache's keys and values, an adapter's tensors on disk.
+public enum FloatPrecision: String, Sendable, CaseIterable {
     case f32
     case f16
     case bf16

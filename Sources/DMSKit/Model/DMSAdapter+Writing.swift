@@ -2,8 +2,10 @@ extension DMSAdapter {
     /// Writes the adapter as safetensors: NVIDIA's tensor names (PEFT's for LoRA updates, whose
     /// Q/K rows are stored half-split whatever the layout of `configuration`, the model they were
     /// made on), the DMS settings and `metadata` (base-model identity, training record) in
-    /// `__metadata__`. Atomic.
-    public func write(to path: String, configuration: ModelConfiguration) throws {
+    /// `__metadata__`. Atomic. `lowRankStorage` narrows the LoRA updates (f16 halves the file;
+    /// the loader widens them again); the decision projection, whose logits meet a calibrated
+    /// threshold, always stays f32.
+    public func write(to path: String, configuration: ModelConfiguration, lowRankStorage: FloatPrecision = .f32) throws {
         var file = SafetensorsWriter(metadata: metadata)
         file.metadata[Key.formatVersion] = "1"
         file.metadata[Key.window] = "\(parameters.window)"
@@ -23,8 +25,10 @@ extension DMSAdapter {
                 for (module, update) in zip(LowRankAdapter.modules, layer.updates) {
                     let stored = LowRankAdapter.isRotated(module: module) && configuration.ropeLayout == .interleaved
                         ? update.permutingRows(headDim: configuration.headDim, toInterleaved: false) : update
-                    file.add(Self.loraName(layer: i, module: module, part: "A"), shape: [stored.rank, stored.inputs], values: stored.down)
-                    file.add(Self.loraName(layer: i, module: module, part: "B"), shape: [stored.outputs, stored.rank], values: stored.up)
+                    file.add(Self.loraName(layer: i, module: module, part: "A"), shape: [stored.rank, stored.inputs], values: stored.down,
+                             storage: lowRankStorage)
+                    file.add(Self.loraName(layer: i, module: module, part: "B"), shape: [stored.outputs, stored.rank], values: stored.up,
+                             storage: lowRankStorage)
                 }
             }
         }

@@ -79,7 +79,7 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// A new KV cache with the full policy.
-    public func makeCache(precision: KVPrecision = .f16, pageSize: Int = 256) -> KVCache {
+    public func makeCache(precision: FloatPrecision = .f16, pageSize: Int = 256) -> KVCache {
         let geometry = KVCacheGeometry(configuration)
         return FullKVCache(geometry: geometry, pool: KVPagePool(pageSize: pageSize, headDim: geometry.headDim, precision: precision))
     }
