@@ -390,6 +390,45 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    /// The repacked copy the 8-bit product reads gives the same bits as the file's layout, for row
+    /// counts that do and do not fill the last 16-row block and any batch or thread count.
+    @Test(arguments: [WeightType.q8_0, .q4_0, .q4_1])
+    func int8RepackedWeightsGiveTheSameBits(type: WeightType) {
+        var rng = KernelTestRNG(seed: 37)
+        for (rows, cols) in [(1, 32), (16, 64), (37, 96), (70, 576)] {
+            let (bytes, _) = encodeWeights(rng.floats(rows * cols), rows: rows, cols: cols, type: type)
+            let count = Kernels.int8RepackedBytes(type: type, rows: rows, columns: cols)
+            guard Kernels.isa.hasPrefix("avx512vnni") else {
+                #expect(count == 0)
+                continue
+            }
+            #expect(count == (rows + 15) / 16 * 16 * type.rowBytes(columns: cols))
+            var repacked = [UInt8](repeating: 0, count: count)
+            let made = bytes.withUnsafeBytes { w in
+                repacked.withUnsafeMutableBytes {
+                    Kernels.int8Repack(type: type, weights: w.baseAddress!, rows: rows, columns: cols, into: $0.baseAddress!)
+                }
+            }
+            #expect(made)
+            for n in [1, 5, 16, 17, 33] {
+                let x = rng.floats(n * cols, scale: 3)
+                let reference = runKernelMatmul(nil, type, bytes, rows: rows, cols: cols, x: x, n: n, activations: .int8)
+                for pool in [nil, WorkerPool(threads: 2)] {
+                    var y = [Float](repeating: .nan, count: rows * n)
+                    bytes.withUnsafeBytes { w in
+                        repacked.withUnsafeBytes { r in
+                            y.withUnsafeMutableBufferPointer { out in
+                                Kernels.matmulGroup(pool: pool, products: [(type, w.baseAddress!, rows, out.baseAddress!, r.baseAddress!)],
+                                                    columns: cols, input: x, tokens: n, activations: .int8)
+                            }
+                        }
+                    }
+                    #expect(kernelBitsEqual(y, reference), "\(type) \(rows)x\(cols) n=\(n) threads=\(pool?.threads ?? 1)")
+                }
+            }
+        }
+    }
+
     /// `matmulPerToken`: a token's row is the same bits alone, in batches of any size and with any
     /// thread count (the plain product takes n-dependent paths), and it is the product.
     @Test(arguments: [WeightType.f32, .q8_0])
@@ -487,7 +526,7 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
                             g1.withUnsafeMutableBufferPointer { y1 in
                                 g2.withUnsafeMutableBufferPointer { y2 in
                                     let y = [y0.baseAddress!, y1.baseAddress!, y2.baseAddress!]
-                                    Kernels.matmulGroup(pool: pool, products: shapes.indices.map { (shapes[$0].0, w[$0], shapes[$0].1, y[$0]) },
+                                    Kernels.matmulGroup(pool: pool, products: shapes.indices.map { (shapes[$0].0, w[$0], shapes[$0].1, y[$0], nil) },
                                                         columns: cols, input: x, tokens: n, activations: activations)
                                 }
                             }
@@ -510,8 +549,8 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
                 up.withUnsafeBytes { wu in
                     gateOut.withUnsafeMutableBufferPointer { g in
                         upOut.withUnsafeMutableBufferPointer { u in
-                            Kernels.matmulSwiGLU(pool: pool, gate: (.q4_1, wg.baseAddress!, rows, g.baseAddress!),
-                                                 up: (.q8_0, wu.baseAddress!, rows, u.baseAddress!), columns: cols,
+                            Kernels.matmulSwiGLU(pool: pool, gate: (.q4_1, wg.baseAddress!, rows, g.baseAddress!, nil),
+                                                 up: (.q8_0, wu.baseAddress!, rows, u.baseAddress!, nil), columns: cols,
                                                  input: x, tokens: n, activations: activations)
                         }
                     }

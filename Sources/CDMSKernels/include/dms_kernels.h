@@ -76,12 +76,21 @@ void dms_matmul_int8(dms_pool *pool, dms_wtype type, const void *W, int64_t rows
                      const float *x, int64_t n, float *y);
 
 /// One product y = W x of a group sharing the input x: W is [rows][cols] in `type`, y is [n][rows].
+/// `repacked` is NULL or W as dms_int8_repack wrote it, which the 8-bit path then reads instead.
 typedef struct {
     dms_wtype type;
     const void *weights;
+    const void *repacked;
     int64_t rows;
     float *output;
 } dms_product;
+
+/// Bytes of W's copy in the layout the 8-bit product reads fastest (its row blocks' scales and
+/// transposed quantized bytes in one stream), or 0 where that path does not apply to W.
+size_t dms_int8_repacked_bytes(dms_wtype type, int64_t rows, int64_t cols);
+/// Writes that copy of W to `out` (dms_int8_repacked_bytes of it); returns 0, writing nothing,
+/// where it does not apply. Products with it give the same bits as with W.
+int dms_int8_repack(dms_wtype type, const void *W, int64_t rows, int64_t cols, void *out);
 
 /// The most products dms_matmul_group takes.
 #define DMS_MATMUL_GROUP_MAX 3

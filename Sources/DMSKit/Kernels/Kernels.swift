@@ -62,7 +62,13 @@ public enum Kernels {
 
     /// One product of ``matmulGroup(pool:products:columns:input:tokens:activations:)``: `output`
     /// `[tokens][rows]` receives `weights` (`rows` rows of `type`) times the shared input.
-    public typealias Product = (type: WeightType, weights: UnsafeRawPointer, rows: Int, output: UnsafeMutablePointer<Float>)
+    public typealias Product = (type: WeightType, weights: UnsafeRawPointer, rows: Int, output: UnsafeMutablePointer<Float>,
+                                repacked: UnsafeRawPointer?)
+
+    @inlinable static func cProduct(_ product: Product) -> dms_product {
+        dms_product(type: product.type.cType, weights: product.weights, repacked: product.repacked, rows: Int64(product.rows),
+                    output: product.output)
+    }
 
     /// Up to three products of the same `input` (`[tokens][columns]`), each exactly as
     /// ``matmul(pool:type:weights:rows:columns:input:tokens:output:activations:)`` computes it, but
@@ -73,7 +79,7 @@ public enum Kernels {
         activations: ActivationPrecision = .float32
     ) {
         precondition(products.count <= Int(DMS_MATMUL_GROUP_MAX), "at most \(DMS_MATMUL_GROUP_MAX) products")
-        let group = products.map { dms_product(type: $0.type.cType, weights: $0.weights, rows: Int64($0.rows), output: $0.output) }
+        let group = products.map(cProduct)
         group.withUnsafeBufferPointer { buffer in
             dms_matmul_group(pool?.raw, buffer.baseAddress, Int32(buffer.count), Int64(columns), input, Int64(tokens),
                              activations == .int8 ? 1 : 0)
@@ -88,9 +94,20 @@ public enum Kernels {
         activations: ActivationPrecision = .float32
     ) {
         precondition(gate.rows == up.rows, "gate and up projections differ in rows")
-        dms_matmul_swiglu(pool?.raw, dms_product(type: gate.type.cType, weights: gate.weights, rows: Int64(gate.rows), output: gate.output),
-                          dms_product(type: up.type.cType, weights: up.weights, rows: Int64(up.rows), output: up.output),
-                          Int64(columns), input, Int64(tokens), activations == .int8 ? 1 : 0)
+        dms_matmul_swiglu(pool?.raw, cProduct(gate), cProduct(up), Int64(columns), input, Int64(tokens), activations == .int8 ? 1 : 0)
+    }
+
+    /// Bytes of the copy of a `[rows][columns]` matrix of `type` that ``int8Repack(type:weights:rows:columns:into:)``
+    /// writes, or 0 where the 8-bit product does not apply to it (then it reads the matrix as it is).
+    @inlinable public static func int8RepackedBytes(type: WeightType, rows: Int, columns: Int) -> Int {
+        dms_int8_repacked_bytes(type.cType, Int64(rows), Int64(columns))
+    }
+
+    /// Writes the matrix's copy in the layout the 8-bit product reads fastest; a ``Product``
+    /// with it as `repacked` gives the same bits. False, writing nothing, where it does not apply.
+    @inlinable public static func int8Repack(type: WeightType, weights: UnsafeRawPointer, rows: Int, columns: Int,
+                                             into output: UnsafeMutableRawPointer) -> Bool {
+        dms_int8_repack(type.cType, weights, Int64(rows), Int64(columns), output) != 0
     }
 
     /// Dequantizes one row of `columns` elements of `type` to f32.

@@ -3,6 +3,8 @@ public struct LinearWeight: @unchecked Sendable {
     public let tensor: TensorView
     public let rows: Int
     public let columns: Int
+    /// The weights rearranged for the 8-bit product, made when that product first runs.
+    @usableFromInline let int8Layout = Int8RepackedWeights()
 
     /// Wraps `tensor`, checking it is a `[rows, columns]` matrix.
     public init(_ tensor: TensorView, rows: Int, columns: Int) throws {
@@ -22,14 +24,17 @@ public struct LinearWeight: @unchecked Sendable {
     @inlinable
     public func apply(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>, pool: WorkerPool?,
                       activations: ActivationPrecision = .float32) {
-        Kernels.matmul(pool: pool, type: tensor.type, weights: tensor.data, rows: rows, columns: columns,
-                       input: input, tokens: tokens, output: output, activations: activations)
+        Kernels.matmulGroup(pool: pool, products: [product(into: output, activations: activations)], columns: columns,
+                            input: input, tokens: tokens, activations: activations)
     }
 
-    /// This weight and where its product goes, for the group products below.
+    /// This weight and where its product goes, for the group products below; with 8-bit
+    /// activations, the repacked copy too (made on the first such call).
     @inlinable
-    public func product(into output: UnsafeMutablePointer<Float>) -> Kernels.Product {
-        (tensor.type, tensor.data, rows, output)
+    public func product(into output: UnsafeMutablePointer<Float>, activations: ActivationPrecision) -> Kernels.Product {
+        let repacked = activations == .int8
+            ? int8Layout.pointer(type: tensor.type, weights: tensor.data, rows: rows, columns: columns) : nil
+        return (tensor.type, tensor.data, rows, output, repacked)
     }
 
     /// `output_k[t] = W_k · input[t]` for several weights with the same columns (at most three),
@@ -39,7 +44,7 @@ public struct LinearWeight: @unchecked Sendable {
                              tokens: Int, pool: WorkerPool?, activations: ActivationPrecision = .float32) {
         guard let columns = weights.first?.0.columns else { return }
         precondition(weights.allSatisfy { $0.0.columns == columns }, "grouped weights differ in columns")
-        Kernels.matmulGroup(pool: pool, products: weights.map { $0.0.product(into: $0.1) }, columns: columns,
+        Kernels.matmulGroup(pool: pool, products: weights.map { $0.0.product(into: $0.1, activations: activations) }, columns: columns,
                             input: input, tokens: tokens, activations: activations)
     }
 
@@ -50,7 +55,8 @@ public struct LinearWeight: @unchecked Sendable {
                                    gateOutput: UnsafeMutablePointer<Float>, upOutput: UnsafeMutablePointer<Float>,
                                    pool: WorkerPool?, activations: ActivationPrecision = .float32) {
         precondition(gate.columns == up.columns, "gate and up projections differ in columns")
-        Kernels.matmulSwiGLU(pool: pool, gate: gate.product(into: gateOutput), up: up.product(into: upOutput),
+        Kernels.matmulSwiGLU(pool: pool, gate: gate.product(into: gateOutput, activations: activations),
+                             up: up.product(into: upOutput, activations: activations),
                              columns: gate.columns, input: input, tokens: tokens, activations: activations)
     }
 
