@@ -7,19 +7,24 @@
 // the thread that runs it.
 #include "dms_internal.h"
 
+// One token of one update: its inputs x, its scratch r (rank floats) and its output row y.
 typedef struct {
     const float *A, *Bt;
     int64_t rank, inputs, outputs;
+    float scale;
+} lr_args;
+
+typedef struct {
+    const dms_low_rank *updates;
+    int count;
+    int64_t inputs;
     const float *x;
     int64_t n;
     float scale;
-    float *y;
     float *reduced;
 } lr_ctx;
 
-static void lr_token_scalar(const lr_ctx *c, int64_t t) {
-    const float *x = c->x + t * c->inputs;
-    float *r = c->reduced + t * c->rank, *y = c->y + t * c->outputs;
+static void lr_token_scalar(const lr_args *c, const float *x, float *r, float *y) {
     for (int64_t j = 0; j < c->rank; j++) r[j] = dms_dot8(c->A + j * c->inputs, x, c->inputs);
     for (int64_t o = 0; o < c->outputs; o++) {
         float d = 0.0f;
@@ -57,10 +62,8 @@ DMS_AVX2 static void lr_down1_avx2(const float *A, int64_t inputs, const float *
     for (; i < inputs; i++) *r += A[i] * x[i];
 }
 
-DMS_AVX2 static void lr_token_avx2(const lr_ctx *c, int64_t t) {
+DMS_AVX2 static void lr_token_avx2(const lr_args *c, const float *x, float *r, float *y) {
     const int64_t rank = c->rank, inputs = c->inputs, outputs = c->outputs;
-    const float *x = c->x + t * inputs;
-    float *r = c->reduced + t * rank, *y = c->y + t * outputs;
     int64_t j = 0;
     for (; j + 4 <= rank; j += 4) lr_down4_avx2(c->A + j * inputs, inputs, x, r + j);
     for (; j < rank; j++) lr_down1_avx2(c->A + j * inputs, inputs, x, r + j);
@@ -95,23 +98,35 @@ DMS_AVX2 static void lr_token_avx2(const lr_ctx *c, int64_t t) {
 
 #endif  // DMS_X86
 
-// Task k of ntasks takes a contiguous range of tokens.
+// Task k of ntasks takes a contiguous range of tokens and applies every update to each; a
+// token's scratch is reused update after update.
 static void lr_task(void *vctx, int task, int ntasks) {
     const lr_ctx *c = (const lr_ctx *)vctx;
     const int64_t t0 = c->n * task / ntasks, t1 = c->n * (task + 1) / ntasks;
 #if DMS_X86
-    if (dms_use_avx2()) {
-        for (int64_t t = t0; t < t1; t++) lr_token_avx2(c, t);
-        return;
-    }
+    const int vector = dms_use_avx2();
 #endif
-    for (int64_t t = t0; t < t1; t++) lr_token_scalar(c, t);
+    for (int64_t t = t0; t < t1; t++) {
+        for (int k = 0; k < c->count; k++) {
+            const dms_low_rank *u = &c->updates[k];
+            const lr_args a = {u->down, u->up_by_rank, u->rank, c->inputs, u->outputs, c->scale};
+            const float *x = c->x + t * c->inputs;
+            float *r = c->reduced + t * u->rank, *y = u->output + t * u->outputs;
+#if DMS_X86
+            if (vector) {
+                lr_token_avx2(&a, x, r, y);
+                continue;
+            }
+#endif
+            lr_token_scalar(&a, x, r, y);
+        }
+    }
 }
 
-void dms_low_rank_accumulate(dms_pool *pool, const float *A, const float *Bt, int64_t rank, int64_t inputs,
-                             int64_t outputs, const float *x, int64_t n, float scale, float *y, float *scratch) {
-    if (n <= 0 || rank <= 0 || outputs <= 0) return;
-    lr_ctx c = {A, Bt, rank, inputs, outputs, x, n, scale, y, scratch};
+void dms_low_rank_accumulate(dms_pool *pool, const dms_low_rank *updates, int count, int64_t inputs,
+                             const float *x, int64_t n, float scale, float *scratch) {
+    if (n <= 0 || count <= 0) return;
+    lr_ctx c = {updates, count, inputs, x, n, scale, scratch};
     const int64_t threads = dms_pool_threads(pool);
     dms_pool_run(pool, lr_task, &c, (int)(n < threads ? n : threads));
 }

@@ -505,6 +505,47 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
 
     /// Grouped products (one quantization, one pool run) and the fused SwiGLU give the same bits as
     /// separate products followed by `swiglu`, for mixed weight types and both precisions.
+    /// LoRA updates of one input grouped in one pool run (as q/k/v and gate/up run): each output
+    /// the same bits as the update alone, whatever the thread count.
+    @Test func groupedLowRankUpdatesMatchSeparateOnes() {
+        var rng = KernelTestRNG(seed: 33)
+        let inputs = 96
+        let updates = [(8, 96), (3, 40), (5, 7)].map { rank, outputs in
+            LowRankUpdate(rank: rank, inputs: inputs, outputs: outputs, down: rng.floats(rank * inputs),
+                          up: rng.floats(outputs * rank))
+        }
+        for n in [1, 4, 17] {
+            let x = rng.floats(n * inputs)
+            let starts = updates.map { rng.floats(n * $0.outputs) }
+            var scratch = [Float](repeating: .nan, count: n * 8)
+            let separate: [[Float]] = zip(updates, starts).map { update, start in
+                var y = start
+                y.withUnsafeMutableBufferPointer { yp in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        update.accumulate(x, tokens: n, into: yp.baseAddress!, scale: 0.5, scratch: sp.baseAddress!)
+                    }
+                }
+                return y
+            }
+            for pool in [nil, WorkerPool(threads: 2)] {
+                var outputs = starts
+                let pointers = outputs.indices.map { i in
+                    UnsafeMutablePointer<Float>.allocate(capacity: outputs[i].count)
+                }
+                defer { pointers.forEach { $0.deallocate() } }
+                for i in outputs.indices { pointers[i].initialize(from: outputs[i], count: outputs[i].count) }
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    LowRankUpdate.accumulate(Array(zip(updates, pointers)), input: x, tokens: n, scale: 0.5,
+                                             scratch: sp.baseAddress!, pool: pool)
+                }
+                for i in outputs.indices {
+                    outputs[i] = Array(UnsafeBufferPointer(start: pointers[i], count: outputs[i].count))
+                    #expect(kernelBitsEqual(outputs[i], separate[i]), "update \(i) n=\(n) threads=\(pool?.threads ?? 1)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: ActivationPrecision.allCases)
     func groupedProductsMatchSeparateOnes(activations: ActivationPrecision) {
         var rng = KernelTestRNG(seed: 41)

@@ -58,12 +58,20 @@ void dms_matmul(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int
 void dms_matmul_per_token(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,
                           const float *x, int64_t n, float *y);
 
-/// A LoRA update: y[t][o] += scale * sum_j B[o][j] * (A x[t])[j] for t < n, with A [rank][inputs]
-/// and B given transposed, Bt = [rank][outputs]; x is [n][inputs], y is [n][outputs] and
-/// `scratch` holds n * rank floats. A token's row of y is the same bits whatever n, the other
-/// tokens and the thread count (the pool splits the tokens).
-void dms_low_rank_accumulate(dms_pool *pool, const float *A, const float *Bt, int64_t rank, int64_t inputs,
-                             int64_t outputs, const float *x, int64_t n, float scale, float *y, float *scratch);
+/// One LoRA update of dms_low_rank_accumulate.
+typedef struct {
+    const float *down, *up_by_rank;
+    int64_t rank, outputs;
+    float *output;
+} dms_low_rank;
+
+/// LoRA updates of one input: y_k[t][o] += scale * sum_j B_k[o][j] * (A_k x[t])[j] for t < n, with
+/// A [rank][inputs] and B given transposed, Bt = [rank][outputs]; x is [n][inputs], each output is
+/// [n][outputs]. All `count` updates run in one pool run (the pool splits the tokens); `scratch`
+/// holds n * (the largest rank) floats. A token's rows are the same bits whatever n, the other
+/// tokens, the other updates of the group and the thread count.
+void dms_low_rank_accumulate(dms_pool *pool, const dms_low_rank *updates, int count, int64_t inputs,
+                             const float *x, int64_t n, float scale, float *scratch);
 
 /// Like dms_matmul, but where the CPU has 8-bit dot products (AVX-512 VNNI) and W is Q8_0, Q4_0
 /// or Q4_1, x is quantized to 8 bits per token and block of 32 columns (Q8_0's scheme, as

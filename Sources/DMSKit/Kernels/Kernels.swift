@@ -47,17 +47,17 @@ public enum Kernels {
         dms_matmul_per_token(pool?.raw, type.cType, weights, Int64(rows), Int64(columns), input, Int64(tokens), output)
     }
 
-    /// A LoRA update `output[t] += scale · B (A input[t])` for `t < tokens`: `down` is A
-    /// (`[rank][inputs]`), `upByRank` is B transposed (`[rank][outputs]`) and `scratch` holds
-    /// `tokens · rank` floats. A token's output row is the same bits whatever `tokens`, the other
-    /// rows and the thread count (`pool` splits the tokens).
+    /// LoRA updates of one input, `output[t] += scale · B (A input[t])` for `t < tokens` and each
+    /// update (``dms_low_rank``: A `[rank][inputs]`, B transposed `[rank][outputs]`), in one pool
+    /// run that splits the tokens; `scratch` holds `tokens ·` the largest rank floats. A token's
+    /// output rows are the same bits whatever `tokens`, the other rows, the other updates and the
+    /// thread count.
     @inlinable public static func lowRankAccumulate(
-        pool: WorkerPool?, down: UnsafePointer<Float>, upByRank: UnsafePointer<Float>, rank: Int, inputs: Int, outputs: Int,
-        input: UnsafePointer<Float>, tokens: Int, scale: Float, output: UnsafeMutablePointer<Float>,
-        scratch: UnsafeMutablePointer<Float>
+        pool: WorkerPool?, updates: UnsafeBufferPointer<dms_low_rank>, inputs: Int, input: UnsafePointer<Float>,
+        tokens: Int, scale: Float, scratch: UnsafeMutablePointer<Float>
     ) {
-        dms_low_rank_accumulate(pool?.raw, down, upByRank, Int64(rank), Int64(inputs), Int64(outputs), input, Int64(tokens),
-                                scale, output, scratch)
+        dms_low_rank_accumulate(pool?.raw, updates.baseAddress, Int32(updates.count), Int64(inputs), input, Int64(tokens),
+                                scale, scratch)
     }
 
     /// One product of ``matmulGroup(pool:products:columns:input:tokens:activations:)``: `output`

@@ -1,3 +1,5 @@
+import CDMSKernels
+
 /// A low-rank (LoRA) update of one projection: `y += scale · B (A x)` with `A` (`down`,
 /// `[rank][inputs]`) and `B` (`up`, `[outputs][rank]`), stored as f32.
 public struct LowRankUpdate: Sendable, Equatable {
@@ -28,13 +30,37 @@ public struct LowRankUpdate: Sendable, Equatable {
     /// floats. `pool` may split the tokens; a token's result is the same either way.
     public func accumulate(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>,
                            scale: Float, scratch: UnsafeMutablePointer<Float>, pool: WorkerPool? = nil) {
-        down.withUnsafeBufferPointer { a in
-            upByRank.withUnsafeBufferPointer { b in
-                Kernels.lowRankAccumulate(pool: pool, down: a.baseAddress!, upByRank: b.baseAddress!, rank: rank, inputs: inputs,
-                                          outputs: outputs, input: input, tokens: tokens, scale: scale, output: output,
-                                          scratch: scratch)
+        Self.accumulate([(self, output)], input: input, tokens: tokens, scale: scale, scratch: scratch, pool: pool)
+    }
+
+    /// Several updates of the same input (each with the `inputs` of the first) in one pool run,
+    /// each output the same bits as ``accumulate(_:tokens:into:scale:scratch:pool:)`` gives it;
+    /// `scratch` holds `tokens ·` the largest rank floats.
+    public static func accumulate(_ updates: [(update: LowRankUpdate, output: UnsafeMutablePointer<Float>)],
+                                  input: UnsafePointer<Float>, tokens: Int, scale: Float,
+                                  scratch: UnsafeMutablePointer<Float>, pool: WorkerPool? = nil) {
+        guard let inputs = updates.first?.update.inputs else { return }
+        precondition(updates.allSatisfy { $0.update.inputs == inputs }, "grouped LoRA updates differ in inputs")
+        var group: [dms_low_rank] = []
+        // the matrices' addresses hold only inside their closures, so the group is built nested
+        func collect(_ index: Int) {
+            guard index < updates.count else {
+                group.withUnsafeBufferPointer {
+                    Kernels.lowRankAccumulate(pool: pool, updates: $0, inputs: inputs, input: input, tokens: tokens,
+                                              scale: scale, scratch: scratch)
+                }
+                return
+            }
+            let (update, output) = updates[index]
+            update.down.withUnsafeBufferPointer { a in
+                update.upByRank.withUnsafeBufferPointer { b in
+                    group.append(dms_low_rank(down: a.baseAddress, up_by_rank: b.baseAddress, rank: Int64(update.rank),
+                                              outputs: Int64(update.outputs), output: output))
+                    collect(index + 1)
+                }
             }
         }
+        collect(0)
     }
 
     private static func transposed(_ matrix: [Float], rows: Int, columns: Int) -> [Float] {

@@ -132,10 +132,11 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             if let lowRank, let lowRankSpace {
                 let updates = lowRank.layers[layerIndex]
                 for run in lowRankRuns {
-                    let input = h + run.lowerBound * hidden, first = run.lowerBound
-                    updates.query.accumulate(input, tokens: run.count, into: q + first * qWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
-                    updates.key.accumulate(input, tokens: run.count, into: k + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
-                    updates.value.accumulate(input, tokens: run.count, into: v + first * kvWidth, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
+                    let first = run.lowerBound
+                    LowRankUpdate.accumulate([(updates.query, q + first * qWidth), (updates.key, k + first * kvWidth),
+                                              (updates.value, v + first * kvWidth)],
+                                             input: h + first * hidden, tokens: run.count, scale: lowRank.scale,
+                                             scratch: lowRankSpace, pool: workers)
                 }
             }
             func batch(_ s: Int) -> AttentionBatch {
@@ -178,9 +179,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 // run apart, for the rows without updates too.
                 LinearWeight.apply([(layer.gate, g), (layer.up, u)], to: h, tokens: n, pool: workers, activations: activationPrecision)
                 for run in lowRankRuns {
-                    let input = h + run.lowerBound * hidden, first = run.lowerBound * c.intermediateSize
-                    gate.accumulate(input, tokens: run.count, into: g + first, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
-                    up.accumulate(input, tokens: run.count, into: u + first, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
+                    let first = run.lowerBound * c.intermediateSize
+                    LowRankUpdate.accumulate([(gate, g + first), (up, u + first)], input: h + run.lowerBound * hidden,
+                                             tokens: run.count, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
                 }
                 Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
             } else {
