@@ -13,11 +13,14 @@
 #   dms-lora-adapter-w128-mlp  stage 5: w128 trained 32 more steps the same way with LoRA updates of
 #                            the feed-forward projections too (--lora-mlp, seed 6), then calibrated
 #                            (no training) to ratio 9.15 on the first two training sequences
+#   dms-lora-adapter-w128-mlp64  stage 6: stage 5's own adapter trained 32 more steps the same way
+#                            (seed 7), then calibrated like stage 5 and written with the LoRA
+#                            updates in f16 (--lora-precision f16: half the file)
 #
 #   scripts/retrofit-smollm2-long.sh [OUT_DIR]     (default: $DMS_CACHE/runs/smollm2-long, outside the repo)
 #
 # About 65 minutes of training for the 2048-token stages, 35 for the first 4096-token one, 5 for
-# each calibration, 50 for stage 4 and 55 for stage 5, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
+# each calibration, 50 for stage 4 and 55 each for stages 5 and 6, on 2 cores. Interrupted? Run it again: a stage whose checkpoint exists resumes, a finished stage is
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,3 +61,8 @@ stage stage5 "$out/stage4.safetensors" 4096 32 11.2 1e-4 6 128 --kl teacher-stud
   --data "$text/train/debian-reference.txt" --window 128 --target-cr 9.15 --seq-len 4096 --sequences 2 \
   --out "$out/w128-mlp.safetensors"
 evaluate "$out/w128-mlp.safetensors" w128-mlp
+stage stage6 "$out/stage5.safetensors" 4096 32 11.2 1e-4 7 128 --kl teacher-student --lora-mlp
+[ -f "$out/w128-mlp64.safetensors" ] || $dms calibrate --model "$model" --adapter "$out/stage6.safetensors" \
+  --data "$text/train/debian-reference.txt" --window 128 --target-cr 9.15 --seq-len 4096 --sequences 2 \
+  --lora-precision f16 --out "$out/w128-mlp64.safetensors"
+evaluate "$out/w128-mlp64.safetensors" w128-mlp64

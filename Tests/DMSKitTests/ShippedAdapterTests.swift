@@ -17,7 +17,7 @@ struct ShippedAdapterTests {
 
     @Test(arguments: ["dms-adapter.safetensors", "dms-lora-adapter.safetensors", "dms-lora-adapter-ft2048.safetensors",
                       "dms-lora-adapter-ft4096.safetensors", "dms-lora-adapter-ft4096-w128.safetensors",
-                      "dms-lora-adapter-w128.safetensors"])
+                      "dms-lora-adapter-w128.safetensors", "dms-lora-adapter-w128-mlp64.safetensors"])
     func evictsKeepsSinksAndStaysClose(file: String) throws {
         let loaded = try LoadedModel(path: TestResources.smolLM2Path)
         try loaded.attachAdapter(path: Self.directory.appendingPathComponent(file).path)
@@ -27,6 +27,7 @@ struct ShippedAdapterTests {
         }
         #expect(adapter.parameters.window == (file.contains("w128") ? 128 : 64) && adapter.parameters.sinks == 4)
         #expect((adapter.lowRank?.rank ?? 0) == (file.contains("lora") ? 8 : 0))
+        #expect((adapter.lowRank?.coversFeedForward ?? false) == file.contains("mlp"))
         let ids = try Self.text(loaded)
         #expect(ids.count == 1536)
 
