@@ -334,10 +334,12 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
 // bytes as i8_transpose16 arranges them in registers (a dword of every row per 64 bytes): the
 // kernel then reads one stream of whole cache lines instead of 16 rows' 18-34 bytes gathered and
 // transposed block by block. The same bytes in all; the products come out the same bits.
+#if DMS_X86
 static int i8_repackable(dms_wtype type, int64_t rows, int64_t cols) {
     return (type == DMS_WTYPE_Q8_0 || type == DMS_WTYPE_Q4_0 || type == DMS_WTYPE_Q4_1) && rows > 0 &&
            cols > 0 && cols % 32 == 0 && dms_use_avx512vnni();
 }
+#endif
 
 size_t dms_int8_repacked_bytes(dms_wtype type, int64_t rows, int64_t cols) {
 #if DMS_X86
