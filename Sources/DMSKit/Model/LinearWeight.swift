@@ -24,6 +24,11 @@ public struct LinearWeight: @unchecked Sendable {
     @inlinable
     public func apply(_ input: UnsafePointer<Float>, tokens: Int, into output: UnsafeMutablePointer<Float>, pool: WorkerPool?,
                       activations: ActivationPrecision = .float32) {
+        guard activations == .int8 else {  // the file's layout: no product list to build
+            Kernels.matmul(pool: pool, type: tensor.type, weights: tensor.data, rows: rows, columns: columns,
+                           input: input, tokens: tokens, output: output)
+            return
+        }
         Kernels.matmulGroup(pool: pool, products: [product(into: output, activations: activations)], columns: columns,
                             input: input, tokens: tokens, activations: activations)
     }
