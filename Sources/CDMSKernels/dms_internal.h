@@ -35,6 +35,13 @@ int dms_use_avx2(void);
 /// 1 when the AVX-512 VNNI paths are used too (DMS_KERNELS_ISA=avx2 forces 0).
 int dms_use_avx512vnni(void);
 
+// r = A x for A [rank][inputs] (the down-projection of a LoRA update), on the best vector path.
+void dms_low_rank_down(const float *A, int64_t rank, int64_t inputs, const float *x, float *r);
+// The group's LoRA updates added to the products' outputs afterwards, run by run of flagged rows,
+// exactly as dms_low_rank_accumulate adds them.
+void dms_low_rank_group_add(dms_pool *pool, const dms_product *products, int count, const dms_low_rank_group *g,
+                            int64_t inputs, const float *x, int64_t n);
+
 /// The 8-bit-activation matmul (matmul_int8.c): returns 0, having done nothing, where it does not
 /// apply (no VNNI, a float weight type, cols not a multiple of 32, or no memory).
 int dms_matmul_int8_vnni(dms_pool *pool, dms_wtype type, const void *W, int64_t rows, int64_t cols,

@@ -24,8 +24,12 @@ typedef struct {
     float *reduced;
 } lr_ctx;
 
+static void lr_down_scalar(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
+    for (int64_t j = 0; j < rank; j++) r[j] = dms_dot8(A + j * inputs, x, inputs);
+}
+
 static void lr_token_scalar(const lr_args *c, const float *x, float *r, float *y) {
-    for (int64_t j = 0; j < c->rank; j++) r[j] = dms_dot8(c->A + j * c->inputs, x, c->inputs);
+    lr_down_scalar(c->A, c->rank, c->inputs, x, r);
     for (int64_t o = 0; o < c->outputs; o++) {
         float d = 0.0f;
         for (int64_t j = 0; j < c->rank; j++) d += r[j] * c->Bt[j * c->outputs + o];
@@ -62,11 +66,16 @@ DMS_AVX2 static void lr_down1_avx2(const float *A, int64_t inputs, const float *
     for (; i < inputs; i++) *r += A[i] * x[i];
 }
 
-DMS_AVX2 static void lr_token_avx2(const lr_args *c, const float *x, float *r, float *y) {
-    const int64_t rank = c->rank, inputs = c->inputs, outputs = c->outputs;
+DMS_AVX2 static void lr_down_avx2(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
     int64_t j = 0;
-    for (; j + 4 <= rank; j += 4) lr_down4_avx2(c->A + j * inputs, inputs, x, r + j);
-    for (; j < rank; j++) lr_down1_avx2(c->A + j * inputs, inputs, x, r + j);
+    for (; j + 4 <= rank; j += 4) lr_down4_avx2(A + j * inputs, inputs, x, r + j);
+    for (; j < rank; j++) lr_down1_avx2(A + j * inputs, inputs, x, r + j);
+}
+
+DMS_AVX2 static void lr_token_avx2(const lr_args *c, const float *x, float *r, float *y) {
+    const int64_t rank = c->rank, outputs = c->outputs;
+    int64_t j;
+    lr_down_avx2(c->A, rank, c->inputs, x, r);
     const __m256 scale = _mm256_set1_ps(c->scale);
     int64_t o = 0;
     for (; o + 32 <= outputs; o += 32) {
@@ -92,7 +101,8 @@ DMS_AVX2 static void lr_token_avx2(const lr_args *c, const float *x, float *r, f
     for (; o < outputs; o++) {
         float d = 0.0f;
         for (j = 0; j < rank; j++) d = __builtin_fmaf(r[j], c->Bt[j * outputs + o], d);
-        y[o] += c->scale * d;
+        const float delta = c->scale * d;  // rounded, then added, as the vector lanes do (no fma)
+        y[o] += delta;
     }
 }
 
@@ -120,6 +130,38 @@ static void lr_task(void *vctx, int task, int ntasks) {
 #endif
             lr_token_scalar(&a, x, r, y);
         }
+    }
+}
+
+void dms_low_rank_down(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
+#if DMS_X86
+    if (dms_use_avx2()) {
+        lr_down_avx2(A, rank, inputs, x, r);
+        return;
+    }
+#endif
+    lr_down_scalar(A, rank, inputs, x, r);
+}
+
+void dms_low_rank_group_add(dms_pool *pool, const dms_product *products, int count, const dms_low_rank_group *g,
+                            int64_t inputs, const float *x, int64_t n) {
+    int64_t first = 0;
+    while (first < n) {  // each run of flagged rows in one call
+        if (g->rows && !g->rows[first]) {
+            first++;
+            continue;
+        }
+        int64_t end = first + 1;
+        while (end < n && (!g->rows || g->rows[end])) end++;
+        dms_low_rank run[DMS_MATMUL_GROUP_MAX];
+        int used = 0;
+        for (int k = 0; k < count && k < DMS_MATMUL_GROUP_MAX; k++) {
+            if (!g->updates[k].down) continue;
+            run[used] = g->updates[k];
+            run[used++].output = products[k].output + first * products[k].rows;
+        }
+        dms_low_rank_accumulate(pool, run, used, inputs, x + first * inputs, end - first, g->scale, g->scratch);
+        first = end;
     }
 }
 

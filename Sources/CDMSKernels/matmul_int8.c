@@ -13,6 +13,9 @@
 //         and each integer sum starts at -128*sum(qx): it ends at exactly sum(q*qx).
 // Products that share an input (q/k/v, gate/up) share its quantization and one pool run; a
 // gate/up pair also applies the SwiGLU in the task that finishes a block of up rows.
+// LoRA updates join the same run: the quantization tasks also compute each token's A x, and the
+// task that computes a block of product rows adds scale * B (A x) before storing them, the same
+// operations dms_low_rank_accumulate does afterwards, without a second pass over the outputs.
 // Each y element is the same sequence of operations whatever the thread count, the number of
 // tokens and the other tokens' values: a token's results do not depend on its batch.
 #include "dms_internal.h"
@@ -33,17 +36,23 @@ typedef struct {
     size_t rb, bb;  // bytes per row and per block
     int64_t rows, rblocks;
     float *y;
+    const float *lr_down, *lr_up;  // its LoRA update (A [rank][cols], B [rank][rows]), or NULL
+    int64_t lr_rank, lr_offset;    // and where its A x starts in a token's row of lr_reduced
 } i8_product;
 
 typedef struct {
     int64_t cols, nb, n;
     int64_t tiles;      // token tiles of I8_TILE (the last may be shorter)
-    const int8_t *xq;   // [n][cols]: q
-    const float *xd;    // [n][nb]: d
-    const float *xs;    // [n][nb]: d * sum(q)
-    const int32_t *xi;  // [n][nb]: sum(q)
+    int8_t *xq;   // [n][cols]: q (written by the quantization tasks, then read)
+    float *xd;    // [n][nb]: d
+    float *xs;    // [n][nb]: d * sum(q)
+    int32_t *xi;  // [n][nb]: sum(q)
     int swiglu;  // p[0] is the gate and p[1] the up projection: tasks also write silu(gate) * up
     int64_t prefetch_rows;  // how far ahead a task prefetches weight rows (the next row block)
+    float *lr_reduced;        // [n][lr_stride]: each update's A x (NULL without LoRA)
+    int64_t lr_stride;
+    float lr_scale;
+    const uint8_t *lr_rows;  // the tokens the updates apply to (NULL: all)
     i8_product p[DMS_MATMUL_GROUP_MAX];
     int64_t first_task[DMS_MATMUL_GROUP_MAX + 1];
 } i8_ctx;
@@ -107,26 +116,36 @@ DMS_VNNI static void i8_quantize(const float *x, int64_t n, int64_t cols, int8_t
 
 typedef struct {
     const float *x;
-    int64_t n, cols;
-    int8_t *xq;
-    float *xd, *xs;
-    int32_t *xi;
+    const i8_ctx *c;
+    int count;  // products
 } i8_quantize_ctx;
 
+// Quantizes a range of tokens into the context's buffers, and computes their LoRA A x.
 static void i8_quantize_task(void *vctx, int task, int ntasks) {
     const i8_quantize_ctx *q = (const i8_quantize_ctx *)vctx;
-    const int64_t t0 = q->n * task / ntasks, t1 = q->n * (task + 1) / ntasks, nb = q->cols / 32;
-    i8_quantize(q->x + t0 * q->cols, t1 - t0, q->cols, q->xq + t0 * q->cols, q->xd + t0 * nb, q->xs + t0 * nb,
-                q->xi + t0 * nb);
+    const i8_ctx *c = q->c;
+    const int64_t t0 = c->n * task / ntasks, t1 = c->n * (task + 1) / ntasks, nb = c->nb, cols = c->cols;
+    i8_quantize(q->x + t0 * cols, t1 - t0, cols, c->xq + t0 * cols, c->xd + t0 * nb, c->xs + t0 * nb, c->xi + t0 * nb);
+    if (!c->lr_reduced) return;
+    for (int64_t t = t0; t < t1; t++) {
+        float *reduced = c->lr_reduced + t * c->lr_stride;
+        if (c->lr_rows && !c->lr_rows[t]) {
+            memset(reduced, 0, sizeof(float) * (size_t)c->lr_stride);  // finite values for the unused products
+            continue;
+        }
+        for (int k = 0; k < q->count; k++) {
+            const i8_product *p = &c->p[k];
+            if (p->lr_down) dms_low_rank_down(p->lr_down, p->lr_rank, cols, q->x + t * cols, reduced + p->lr_offset);
+        }
+    }
 }
 
 // Tokens are quantized independently, so a batch of several splits them over the pool (on one
 // thread, this serial step left the other core waiting).
-static void i8_quantize_parallel(dms_pool *pool, const float *x, int64_t n, int64_t cols, int8_t *xq, float *xd,
-                                 float *xs, int32_t *xi) {
+static void i8_quantize_parallel(dms_pool *pool, const float *x, const i8_ctx *c, int count) {
     const int64_t threads = dms_pool_threads(pool);
-    i8_quantize_ctx q = {x, n, cols, xq, xd, xs, xi};
-    dms_pool_run(pool, i8_quantize_task, &q, (int)(n < 2 * threads ? 1 : threads));
+    i8_quantize_ctx q = {x, c, count};
+    dms_pool_run(pool, i8_quantize_task, &q, (int)(c->n < 2 * threads ? 1 : threads));
 }
 
 // 16 bytes at `off` of each of the 16 rows' block, transposed: B[j] holds dword j of every row.
@@ -235,6 +254,20 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
     }
     const int64_t valid = p->rows - r0 < I8_ROWS ? p->rows - r0 : I8_ROWS;
     const __mmask16 keep = (__mmask16)((1u << valid) - 1u);
+    if (p->lr_up) {  // y += scale * B (A x), as dms_low_rank_accumulate computes it
+        // each row of B once for all tokens, and a chain per token (its A x is zero where the
+        // update does not apply, and then not added)
+        const float *r = c->lr_reduced + t0 * c->lr_stride + p->lr_offset;
+        __m512 delta[I8_TILE];
+        for (int t = 0; t < T; t++) delta[t] = _mm512_setzero_ps();
+        for (int64_t j = 0; j < p->lr_rank; j++) {
+            const __m512 b = _mm512_maskz_loadu_ps(keep, p->lr_up + j * p->rows + r0);
+            for (int t = 0; t < T; t++) delta[t] = _mm512_fmadd_ps(_mm512_set1_ps(r[t * c->lr_stride + j]), b, delta[t]);
+        }
+        const __m512 lr_scale = _mm512_set1_ps(c->lr_scale);
+        for (int t = 0; t < T; t++)
+            if (!c->lr_rows || c->lr_rows[t0 + t]) acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(lr_scale, delta[t]));
+    }
     for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(p->y + (t0 + t) * p->rows + r0, keep, acc[t]);
     if (c->swiglu && p == &c->p[1]) {  // the up projection: the gate's rows are done, apply SwiGLU
         float *gate = c->p[0].y + r0;
@@ -287,10 +320,10 @@ static void i8_task(void *vctx, int task, int ntasks) {
     if (c->swiglu) i8_product_rows(c, &c->p[1], r0, t0, T);  // the up rows, which apply the SwiGLU
 }
 
-// Quantizes x once and runs every product (or the gate/up pair) in one pool run; 0 where the
-// 8-bit path does not apply.
+// Quantizes x once and runs every product (or the gate/up pair) in one pool run, with their LoRA
+// updates (lr may be NULL); 0 where the 8-bit path does not apply.
 static int i8_run(dms_pool *pool, const dms_product *products, int count, int swiglu, int64_t cols,
-                  const float *x, int64_t n) {
+                  const float *x, int64_t n, const dms_low_rank_group *lr) {
     if (n < 1 || count < 1 || count > DMS_MATMUL_GROUP_MAX || cols <= 0 || cols % 32 != 0) return 0;
     if (!dms_use_avx512vnni()) return 0;
     i8_ctx c;
@@ -308,7 +341,22 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
         const size_t rb = dms_row_bytes(in->type, cols);
         if (rb > (size_t)INT32_MAX / I8_ROWS) return 0;  // the header gather takes 32-bit offsets
         c.p[k] = (i8_product){in->type, (const uint8_t *)in->weights, (const uint8_t *)in->repacked, rb,
-                              rb / (size_t)c.nb, in->rows, (in->rows + I8_ROWS - 1) / I8_ROWS, in->output};
+                              rb / (size_t)c.nb, in->rows, (in->rows + I8_ROWS - 1) / I8_ROWS, in->output,
+                              NULL, NULL, 0, 0};
+        const dms_low_rank *u = lr ? &lr->updates[k] : NULL;
+        if (u && u->down && u->rank > 0) {
+            if (u->outputs != in->rows) return 0;
+            c.p[k].lr_down = u->down;
+            c.p[k].lr_up = u->up_by_rank;
+            c.p[k].lr_rank = u->rank;
+            c.p[k].lr_offset = c.lr_stride;
+            c.lr_stride += u->rank;
+        }
+    }
+    if (c.lr_stride > 0) {
+        c.lr_reduced = lr->scratch;
+        c.lr_scale = lr->scale;
+        c.lr_rows = lr->rows;
     }
     const int runs = swiglu ? 1 : count;  // with swiglu, a task does both products
     for (int k = 0; k < runs; k++) c.first_task[k + 1] = c.first_task[k] + c.p[k].rblocks * c.tiles;
@@ -318,11 +366,11 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
     if (!buf) return 0;
     float *xd = (float *)(buf + qbytes), *xs = xd + n * c.nb;
     int32_t *xi = (int32_t *)(xs + n * c.nb);
-    i8_quantize_parallel(pool, x, n, cols, (int8_t *)buf, xd, xs, xi);
-    c.xq = (const int8_t *)buf;
+    c.xq = (int8_t *)buf;
     c.xd = xd;
     c.xs = xs;
     c.xi = xi;
+    i8_quantize_parallel(pool, x, &c, count);
     dms_pool_run(pool, i8_task, &c, (int)c.first_task[runs]);
     return 1;
 }
@@ -391,7 +439,7 @@ int dms_matmul_int8_vnni(dms_pool *pool, dms_wtype type, const void *W, int64_t 
                          const float *x, int64_t n, float *y) {
 #if DMS_X86
     const dms_product product = {type, W, NULL, rows, y};
-    return i8_run(pool, &product, 1, 0, cols, x, n);
+    return i8_run(pool, &product, 1, 0, cols, x, n, NULL);
 #else
     (void)pool; (void)type; (void)W; (void)rows; (void)cols; (void)x; (void)n; (void)y;
     return 0;
@@ -405,25 +453,27 @@ void dms_matmul_int8(dms_pool *pool, dms_wtype type, const void *W, int64_t rows
 }
 
 void dms_matmul_group(dms_pool *pool, const dms_product *products, int count, int64_t cols, const float *x,
-                      int64_t n, int int8_activations) {
+                      int64_t n, int int8_activations, const dms_low_rank_group *low_rank) {
 #if DMS_X86
-    if (int8_activations && i8_run(pool, products, count, 0, cols, x, n)) return;
+    if (int8_activations && i8_run(pool, products, count, 0, cols, x, n, low_rank)) return;
 #else
     (void)int8_activations;
 #endif
     for (int k = 0; k < count; k++)
         dms_matmul(pool, products[k].type, products[k].weights, products[k].rows, cols, x, n, products[k].output);
+    if (low_rank) dms_low_rank_group_add(pool, products, count, low_rank, cols, x, n);
 }
 
 void dms_matmul_swiglu(dms_pool *pool, dms_product gate, dms_product up, int64_t cols, const float *x, int64_t n,
-                       int int8_activations) {
-#if DMS_X86
+                       int int8_activations, const dms_low_rank_group *low_rank) {
     const dms_product pair[2] = {gate, up};
-    if (int8_activations && i8_run(pool, pair, 2, 1, cols, x, n)) return;
+#if DMS_X86
+    if (int8_activations && i8_run(pool, pair, 2, 1, cols, x, n, low_rank)) return;
 #else
     (void)int8_activations;
 #endif
     dms_matmul(pool, gate.type, gate.weights, gate.rows, cols, x, n, gate.output);
     dms_matmul(pool, up.type, up.weights, up.rows, cols, x, n, up.output);
+    if (low_rank) dms_low_rank_group_add(pool, pair, 2, low_rank, cols, x, n);
     dms_swiglu(gate.output, up.output, gate.output, n * gate.rows);
 }

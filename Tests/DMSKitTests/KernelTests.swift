@@ -602,6 +602,87 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
         }
     }
 
+    /// LoRA updates added by the products of a group (as q/k/v and gate/up run in the decoder): the
+    /// same bits as the products followed by ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:pool:)``
+    /// token by token on the flagged rows, for both activation precisions, with and without a row
+    /// mask, a weight without an update among them, and the SwiGLU after both updates.
+    @Test(arguments: ActivationPrecision.allCases)
+    func productsAddTheirLowRankUpdates(activations: ActivationPrecision) {
+        var rng = KernelTestRNG(seed: 43)
+        let cols = 96, scale: Float = 0.75
+        let shapes: [(type: WeightType, rows: Int, rank: Int?)] = [(.q4_1, 70, 8), (.q8_0, 17, nil), (.q4_0, 33, 3), (.q8_0, 70, 5)]
+        let weights = shapes.map { shape in
+            let bytes = encodeWeights(rng.floats(shape.rows * cols), rows: shape.rows, cols: cols, type: shape.type).bytes
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+            copy.copyMemory(from: bytes, byteCount: bytes.count)
+            return (bytes: bytes, pointer: UnsafeRawPointer(copy))
+        }
+        defer { weights.forEach { $0.pointer.deallocate() } }
+        let updates: [LowRankUpdate?] = shapes.map { shape in
+            shape.rank.map { LowRankUpdate(rank: $0, inputs: cols, outputs: shape.rows, down: rng.floats($0 * cols), up: rng.floats(shape.rows * $0)) }
+        }
+        let pool = WorkerPool(threads: 2)
+        for n in [1, 5, 21] {
+            let x = rng.floats(n * cols, scale: 3)
+            for mask in [nil, (0..<n).map { UInt8($0 % 3 == 1 ? 0 : 1) }] {
+                func expected(_ k: Int) -> [Float] {
+                    var y = runKernelMatmul(pool, shapes[k].type, weights[k].bytes, rows: shapes[k].rows, cols: cols, x: x, n: n,
+                                            activations: activations)
+                    guard let update = updates[k] else { return y }
+                    var scratch = [Float](repeating: .nan, count: update.rank)
+                    for t in 0..<n where (mask?[t] ?? 1) != 0 {
+                        y.withUnsafeMutableBufferPointer { yp in
+                            x.withUnsafeBufferPointer { xp in
+                                update.accumulate(xp.baseAddress! + t * cols, tokens: 1, into: yp.baseAddress! + t * shapes[k].rows,
+                                                  scale: scale, scratch: &scratch)
+                            }
+                        }
+                    }
+                    return y
+                }
+                // returns the outputs of `run` given output pointers and the LoRA updates of `indices`
+                func grouped(_ indices: [Int], _ run: ([UnsafeMutablePointer<Float>], ProductLowRankUpdates) -> Void) -> [[Float]] {
+                    let outputs = indices.map { k in
+                        let y = UnsafeMutablePointer<Float>.allocate(capacity: n * shapes[k].rows)
+                        y.initialize(repeating: .nan, count: n * shapes[k].rows)
+                        return y
+                    }
+                    defer { outputs.forEach { $0.deallocate() } }
+                    var scratch = [Float](repeating: .nan, count: n * 16)  // the ranks' sum at most
+                    let flags = mask.map { UnsafeMutablePointer<UInt8>.allocate(capacity: $0.count) }
+                    defer { flags?.deallocate() }
+                    if let flags, let mask { flags.initialize(from: mask, count: n) }
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        run(outputs, ProductLowRankUpdates(updates: indices.map { updates[$0] }, scale: scale,
+                                                           rows: flags.map { UnsafePointer($0) }, scratch: sp.baseAddress!))
+                    }
+                    return indices.indices.map { Array(UnsafeBufferPointer(start: outputs[$0], count: n * shapes[indices[$0]].rows)) }
+                }
+                let group = grouped([0, 1, 2]) { outputs, lowRank in
+                    lowRank.withKernelGroup { kernelGroup in
+                        Kernels.matmulGroup(pool: pool, products: (0..<3).map { (shapes[$0].type, weights[$0].pointer, shapes[$0].rows, outputs[$0], nil) },
+                                            columns: cols, input: x, tokens: n, activations: activations, lowRank: kernelGroup)
+                    }
+                }
+                for k in 0..<3 {
+                    #expect(kernelBitsEqual(group[k], expected(k)), "product \(k) n=\(n) mask=\(mask != nil)")
+                }
+                let pair = grouped([0, 3]) { outputs, lowRank in
+                    lowRank.withKernelGroup { kernelGroup in
+                        Kernels.matmulSwiGLU(pool: pool, gate: (shapes[0].type, weights[0].pointer, 70, outputs[0], nil),
+                                             up: (shapes[3].type, weights[3].pointer, 70, outputs[1], nil), columns: cols,
+                                             input: x, tokens: n, activations: activations, lowRank: kernelGroup)
+                    }
+                }
+                let up = expected(3)
+                var swiglu = [Float](repeating: 0, count: 70 * n)
+                Kernels.swiglu(gate: expected(0), up: up, output: &swiglu, count: 70 * n)
+                #expect(kernelBitsEqual(pair[1], up), "up n=\(n) mask=\(mask != nil)")
+                #expect(kernelBitsEqual(pair[0], swiglu), "swiglu n=\(n) mask=\(mask != nil)")
+            }
+        }
+    }
+
     @Test(arguments: WeightType.allCases)
     func matmulIsIndependentOfThreadCount(type: WeightType) {
         var rng = KernelTestRNG(seed: 99)

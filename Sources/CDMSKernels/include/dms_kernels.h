@@ -103,17 +103,34 @@ int dms_int8_repack(dms_wtype type, const void *W, int64_t rows, int64_t cols, v
 /// The most products dms_matmul_group takes.
 #define DMS_MATMUL_GROUP_MAX 3
 
+/// LoRA updates added to the products of a group (dms_matmul_group, dms_matmul_swiglu):
+/// product k's output[t] += scale * B_k (A_k x[t]) where updates[k].down is not NULL, for the
+/// tokens t with rows[t] != 0 (every token when rows is NULL). updates[k].outputs must be the
+/// product's rows; updates[k].output is ignored (the product's output is used). `scratch` holds
+/// n * (the sum of the ranks) floats.
+typedef struct {
+    const dms_low_rank *updates;  // one per product
+    float scale;
+    const uint8_t *rows;
+    float *scratch;
+} dms_low_rank_group;
+
 /// The products of `count` (at most DMS_MATMUL_GROUP_MAX) matrices with the same x: each output
 /// is exactly what dms_matmul_int8 (int8_activations != 0) or dms_matmul gives, but x is
-/// quantized once and all products share one pool run.
+/// quantized once and all products share one pool run. With `low_rank` (may be NULL), the LoRA
+/// updates are added: on the 8-bit path by the tasks that compute the product rows, before they
+/// store them (no second pass over the outputs, which the other core may have written);
+/// otherwise afterwards, exactly as dms_low_rank_accumulate adds them. Either way a token's
+/// results do not depend on the other tokens, n or the thread count.
 void dms_matmul_group(dms_pool *pool, const dms_product *products, int count, int64_t cols,
-                      const float *x, int64_t n, int int8_activations);
+                      const float *x, int64_t n, int int8_activations, const dms_low_rank_group *low_rank);
 
 /// gate.output = silu(W_gate x) * (W_up x), and up.output = W_up x (gate.rows == up.rows): the
-/// products as dms_matmul_group computes them, with the SwiGLU applied by the tasks that compute
-/// them (on 8-bit activations) rather than afterwards on one thread.
+/// products as dms_matmul_group computes them (with `low_rank`'s two updates, gate's then up's,
+/// added before the SwiGLU), with the SwiGLU applied by the tasks that compute them (on 8-bit
+/// activations) rather than afterwards on one thread.
 void dms_matmul_swiglu(dms_pool *pool, dms_product gate, dms_product up, int64_t cols, const float *x,
-                       int64_t n, int int8_activations);
+                       int64_t n, int int8_activations, const dms_low_rank_group *low_rank);
 
 /// Dequantizes one row (cols elements) to f32.
 void dms_dequantize_row(dms_wtype type, const void *src, float *dst, int64_t cols);

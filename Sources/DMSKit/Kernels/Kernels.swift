@@ -73,28 +73,41 @@ public enum Kernels {
     /// Up to three products of the same `input` (`[tokens][columns]`), each exactly as
     /// ``matmul(pool:type:weights:rows:columns:input:tokens:output:activations:)`` computes it, but
     /// with the input quantized once and all of them in one pool run (fewer waits for the slowest
-    /// thread when the batch is small).
+    /// thread when the batch is small). With `lowRank`, its LoRA updates are added to the outputs
+    /// (with 8-bit activations by the same tasks, before they store the rows); its pointers must
+    /// stay valid for the call.
     @inlinable public static func matmulGroup(
         pool: WorkerPool?, products: [Product], columns: Int, input: UnsafePointer<Float>, tokens: Int,
-        activations: ActivationPrecision = .float32
+        activations: ActivationPrecision = .float32, lowRank: dms_low_rank_group? = nil
     ) {
         precondition(products.count <= Int(DMS_MATMUL_GROUP_MAX), "at most \(DMS_MATMUL_GROUP_MAX) products")
         let group = products.map(cProduct)
         group.withUnsafeBufferPointer { buffer in
-            dms_matmul_group(pool?.raw, buffer.baseAddress, Int32(buffer.count), Int64(columns), input, Int64(tokens),
-                             activations == .int8 ? 1 : 0)
+            withOptionalPointer(to: lowRank) { lowRank in
+                dms_matmul_group(pool?.raw, buffer.baseAddress, Int32(buffer.count), Int64(columns), input, Int64(tokens),
+                                 activations == .int8 ? 1 : 0, lowRank)
+            }
         }
     }
 
     /// `gate.output = silu(W_gate x) · (W_up x)` and `up.output = W_up x` (the same `rows`), the
-    /// products as ``matmulGroup(pool:products:columns:input:tokens:activations:)`` computes them;
-    /// with 8-bit activations the SwiGLU runs inside the product's tasks, spread over the pool.
+    /// products as ``matmulGroup(pool:products:columns:input:tokens:activations:lowRank:)`` computes
+    /// them (with `lowRank`'s gate and up updates added before the SwiGLU); with 8-bit activations
+    /// the SwiGLU runs inside the product's tasks, spread over the pool.
     @inlinable public static func matmulSwiGLU(
         pool: WorkerPool?, gate: Product, up: Product, columns: Int, input: UnsafePointer<Float>, tokens: Int,
-        activations: ActivationPrecision = .float32
+        activations: ActivationPrecision = .float32, lowRank: dms_low_rank_group? = nil
     ) {
         precondition(gate.rows == up.rows, "gate and up projections differ in rows")
-        dms_matmul_swiglu(pool?.raw, cProduct(gate), cProduct(up), Int64(columns), input, Int64(tokens), activations == .int8 ? 1 : 0)
+        withOptionalPointer(to: lowRank) { lowRank in
+            dms_matmul_swiglu(pool?.raw, cProduct(gate), cProduct(up), Int64(columns), input, Int64(tokens),
+                              activations == .int8 ? 1 : 0, lowRank)
+        }
+    }
+
+    @inlinable static func withOptionalPointer<T, R>(to value: T?, _ body: (UnsafePointer<T>?) -> R) -> R {
+        guard let value else { return body(nil) }
+        return withUnsafePointer(to: value) { body($0) }
     }
 
     /// Bytes of the copy of a `[rows][columns]` matrix of `type` that ``int8Repack(type:weights:rows:columns:into:)``

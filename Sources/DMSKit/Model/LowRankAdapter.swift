@@ -1,3 +1,5 @@
+import CDMSKernels
+
 /// LoRA updates of every layer's attention projections (and optionally its feed-forward ones),
 /// trained with a DMS adapter so the model works better under eviction. They are part of the
 /// retrofit: the decoder applies them when it runs with a DMS cache, and the full cache runs the
@@ -72,9 +74,10 @@ public struct LowRankAdapter: Sendable, Equatable {
         return (feedForward ? attention + mlp : attention).map { (outputs: $0.0, inputs: $0.1) }
     }
 
-    /// Scratch floats ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:pool:)`` needs for
-    /// `tokens` rows of any of this adapter's projections.
+    /// Scratch floats that `tokens` rows of any group of this adapter's projections need
+    /// (``ProductLowRankUpdates/scratch``; ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:pool:)``
+    /// needs less).
     public func scratchCount(tokens: Int) -> Int {
-        tokens * rank
+        tokens * rank * Int(DMS_MATMUL_GROUP_MAX)
     }
 }

@@ -41,26 +41,32 @@ public struct LowRankUpdate: Sendable, Equatable {
                                   scratch: UnsafeMutablePointer<Float>, pool: WorkerPool? = nil) {
         guard let inputs = updates.first?.update.inputs else { return }
         precondition(updates.allSatisfy { $0.update.inputs == inputs }, "grouped LoRA updates differ in inputs")
+        withKernelUpdates(updates.map { ($0.update, $0.output) }) {
+            Kernels.lowRankAccumulate(pool: pool, updates: $0, inputs: inputs, input: input, tokens: tokens,
+                                      scale: scale, scratch: scratch)
+        }
+    }
+
+    /// The kernels' description of `updates` (a `nil` update: none, rank 0), valid inside `body`.
+    static func withKernelUpdates<R>(_ updates: [(update: LowRankUpdate?, output: UnsafeMutablePointer<Float>?)],
+                                     _ body: (UnsafeBufferPointer<dms_low_rank>) -> R) -> R {
         var group: [dms_low_rank] = []
         // the matrices' addresses hold only inside their closures, so the group is built nested
-        func collect(_ index: Int) {
-            guard index < updates.count else {
-                group.withUnsafeBufferPointer {
-                    Kernels.lowRankAccumulate(pool: pool, updates: $0, inputs: inputs, input: input, tokens: tokens,
-                                              scale: scale, scratch: scratch)
-                }
-                return
+        func collect(_ index: Int) -> R {
+            guard index < updates.count else { return group.withUnsafeBufferPointer(body) }
+            guard let update = updates[index].update else {
+                group.append(dms_low_rank(down: nil, up_by_rank: nil, rank: 0, outputs: 0, output: updates[index].output))
+                return collect(index + 1)
             }
-            let (update, output) = updates[index]
-            update.down.withUnsafeBufferPointer { a in
+            return update.down.withUnsafeBufferPointer { a in
                 update.upByRank.withUnsafeBufferPointer { b in
                     group.append(dms_low_rank(down: a.baseAddress, up_by_rank: b.baseAddress, rank: Int64(update.rank),
-                                              outputs: Int64(update.outputs), output: output))
-                    collect(index + 1)
+                                              outputs: Int64(update.outputs), output: updates[index].output))
+                    return collect(index + 1)
                 }
             }
         }
-        collect(0)
+        return collect(0)
     }
 
     private static func transposed(_ matrix: [Float], rows: Int, columns: Int) -> [Float] {

@@ -89,8 +89,19 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 }
             }
         }
-        let lowRankRows = lowRankRuns.map(\.count).max() ?? 0
-        let lowRankSpace = lowRank.map { lowRankScratch.reserve($0.scratchCount(tokens: lowRankRows)) }
+        // the products add the updates to the rows of those runs: every row, or the flagged ones
+        let lowRankSpace = lowRankRuns.isEmpty ? nil : lowRank.map { lowRankScratch.reserve($0.scratchCount(tokens: n)) }
+        let lowRankRows: UnsafeMutablePointer<UInt8>? = lowRankRuns == [0..<n] || lowRankRuns.isEmpty ? nil : .allocate(capacity: n)
+        defer { lowRankRows?.deallocate() }
+        if let lowRankRows {
+            lowRankRows.initialize(repeating: 0, count: n)
+            for run in lowRankRuns { (lowRankRows + run.lowerBound).update(repeating: 1, count: run.count) }
+        }
+        func lowRankUpdates(_ updates: (LowRankAdapter.Layer) -> [LowRankUpdate?], layer: Int) -> ProductLowRankUpdates? {
+            guard let lowRank, let lowRankSpace else { return nil }
+            return ProductLowRankUpdates(updates: updates(lowRank.layers[layer]), scale: lowRank.scale,
+                                         rows: lowRankRows.map { UnsafePointer($0) }, scratch: lowRankSpace)
+        }
 
         var row = 0
         for segment in segments {
@@ -128,17 +139,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             }
             rmsNormRows(x, weight: layer.attentionNorm, into: h, rows: n, width: hidden)
             LinearWeight.apply([(layer.query, q), (layer.key, k), (layer.value, v)], to: h, tokens: n, pool: workers,
-                               activations: activationPrecision)
-            if let lowRank, let lowRankSpace {
-                let updates = lowRank.layers[layerIndex]
-                for run in lowRankRuns {
-                    let first = run.lowerBound
-                    LowRankUpdate.accumulate([(updates.query, q + first * qWidth), (updates.key, k + first * kvWidth),
-                                              (updates.value, v + first * kvWidth)],
-                                             input: h + first * hidden, tokens: run.count, scale: lowRank.scale,
-                                             scratch: lowRankSpace, pool: workers)
-                }
-            }
+                               activations: activationPrecision,
+                               lowRank: lowRankUpdates({ [$0.query, $0.key, $0.value] }, layer: layerIndex))
             func batch(_ s: Int) -> AttentionBatch {
                 let first = firstRows[s]
                 return AttentionBatch(layer: layerIndex, startPosition: starts[s], tokenCount: segments[s].tokens.count,
@@ -162,39 +164,17 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 }
                 if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
             }
-            layer.output.apply(attn, tokens: n, into: h, pool: workers, activations: activationPrecision)
-            if let lowRank, let lowRankSpace {
-                for run in lowRankRuns {
-                    lowRank.layers[layerIndex].output.accumulate(attn + run.lowerBound * qWidth, tokens: run.count,
-                                                                 into: h + run.lowerBound * hidden, scale: lowRank.scale,
-                                                                 scratch: lowRankSpace, pool: workers)
-                }
-            }
+            layer.output.apply(attn, tokens: n, into: h, pool: workers, activations: activationPrecision,
+                               lowRank: lowRankUpdates({ [$0.output] }, layer: layerIndex))
             Kernels.add(x, h, count: n * hidden)
 
             rmsNormRows(x, weight: layer.feedForwardNorm, into: h, rows: n, width: hidden)
-            let feedForwardUpdates = lowRankRuns.isEmpty ? nil : lowRank?.layers[layerIndex]
-            if let updates = feedForwardUpdates, let gate = updates.gate, let up = updates.up, let lowRankSpace, let lowRank {
-                // The updates change the gate before its SiLU, so the products and the SwiGLU
-                // run apart, for the rows without updates too.
-                LinearWeight.apply([(layer.gate, g), (layer.up, u)], to: h, tokens: n, pool: workers, activations: activationPrecision)
-                for run in lowRankRuns {
-                    let first = run.lowerBound * c.intermediateSize
-                    LowRankUpdate.accumulate([(gate, g + first), (up, u + first)], input: h + run.lowerBound * hidden,
-                                             tokens: run.count, scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
-                }
-                Kernels.swiglu(gate: g, up: u, output: g, count: n * c.intermediateSize)
-            } else {
-                LinearWeight.applySwiGLU(gate: layer.gate, up: layer.up, to: h, tokens: n, gateOutput: g, upOutput: u,
-                                         pool: workers, activations: activationPrecision)
-            }
-            layer.down.apply(g, tokens: n, into: h, pool: workers, activations: activationPrecision)
-            if let down = feedForwardUpdates?.down, let lowRankSpace, let lowRank {
-                for run in lowRankRuns {
-                    down.accumulate(g + run.lowerBound * c.intermediateSize, tokens: run.count, into: h + run.lowerBound * hidden,
-                                    scale: lowRank.scale, scratch: lowRankSpace, pool: workers)
-                }
-            }
+            let feedForward = lowRank?.coversFeedForward == true
+            LinearWeight.applySwiGLU(gate: layer.gate, up: layer.up, to: h, tokens: n, gateOutput: g, upOutput: u,
+                                     pool: workers, activations: activationPrecision,
+                                     lowRank: feedForward ? lowRankUpdates({ [$0.gate, $0.up] }, layer: layerIndex) : nil)
+            layer.down.apply(g, tokens: n, into: h, pool: workers, activations: activationPrecision,
+                             lowRank: feedForward ? lowRankUpdates({ [$0.down] }, layer: layerIndex) : nil)
             Kernels.add(x, h, count: n * hidden)
         }
         for segment in segments { segment.cache.advance(by: segment.tokens.count) }
