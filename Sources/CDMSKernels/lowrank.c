@@ -21,7 +21,8 @@ typedef struct {
     const float *x;
     int64_t n;
     float scale;
-    float *reduced;
+    float *reduced;  // a token's scratch is reduced + t * stride (the largest rank)
+    int64_t stride;
 } lr_ctx;
 
 static void lr_down_scalar(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
@@ -121,7 +122,7 @@ static void lr_task(void *vctx, int task, int ntasks) {
             const dms_low_rank *u = &c->updates[k];
             const lr_args a = {u->down, u->up_by_rank, u->rank, c->inputs, u->outputs, c->scale};
             const float *x = c->x + t * c->inputs;
-            float *r = c->reduced + t * u->rank, *y = u->output + t * u->outputs;
+            float *r = c->reduced + t * c->stride, *y = u->output + t * u->outputs;
 #if DMS_X86
             if (vector) {
                 lr_token_avx2(&a, x, r, y);
@@ -168,7 +169,10 @@ void dms_low_rank_group_add(dms_pool *pool, const dms_product *products, int cou
 void dms_low_rank_accumulate(dms_pool *pool, const dms_low_rank *updates, int count, int64_t inputs,
                              const float *x, int64_t n, float scale, float *scratch) {
     if (n <= 0 || count <= 0) return;
-    lr_ctx c = {updates, count, inputs, x, n, scale, scratch};
+    int64_t stride = 0;  // tokens on different threads must not share scratch, whatever the ranks
+    for (int k = 0; k < count; k++)
+        if (updates[k].rank > stride) stride = updates[k].rank;
+    lr_ctx c = {updates, count, inputs, x, n, scale, scratch, stride};
     const int64_t threads = dms_pool_threads(pool);
     dms_pool_run(pool, lr_task, &c, (int)(n < threads ? n : threads));
 }

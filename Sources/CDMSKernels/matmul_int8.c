@@ -120,32 +120,38 @@ typedef struct {
     int count;  // products
 } i8_quantize_ctx;
 
-// Quantizes a range of tokens into the context's buffers, and computes their LoRA A x.
+// Quantizes a range of tokens into the context's buffers, and computes a range of the LoRA rows'
+// A x for every token: split by rows, a single token's A x does not wait on one thread (the A
+// matrices come from memory, as the weights do).
 static void i8_quantize_task(void *vctx, int task, int ntasks) {
     const i8_quantize_ctx *q = (const i8_quantize_ctx *)vctx;
     const i8_ctx *c = q->c;
     const int64_t t0 = c->n * task / ntasks, t1 = c->n * (task + 1) / ntasks, nb = c->nb, cols = c->cols;
     i8_quantize(q->x + t0 * cols, t1 - t0, cols, c->xq + t0 * cols, c->xd + t0 * nb, c->xs + t0 * nb, c->xi + t0 * nb);
     if (!c->lr_reduced) return;
-    for (int64_t t = t0; t < t1; t++) {
+    const int64_t j0 = c->lr_stride * task / ntasks, j1 = c->lr_stride * (task + 1) / ntasks;
+    for (int64_t t = 0; t < c->n; t++) {
         float *reduced = c->lr_reduced + t * c->lr_stride;
-        if (c->lr_rows && !c->lr_rows[t]) {
-            memset(reduced, 0, sizeof(float) * (size_t)c->lr_stride);  // finite values for the unused products
+        if (c->lr_rows && !c->lr_rows[t]) {  // finite values for the unused products
+            memset(reduced + j0, 0, sizeof(float) * (size_t)(j1 - j0));
             continue;
         }
-        for (int k = 0; k < q->count; k++) {
+        for (int k = 0; k < q->count; k++) {  // this task's rows of each update (each row's sum is the same alone)
             const i8_product *p = &c->p[k];
-            if (p->lr_down) dms_low_rank_down(p->lr_down, p->lr_rank, cols, q->x + t * cols, reduced + p->lr_offset);
+            const int64_t lo = j0 > p->lr_offset ? j0 : p->lr_offset;
+            const int64_t hi = j1 < p->lr_offset + p->lr_rank ? j1 : p->lr_offset + p->lr_rank;
+            if (p->lr_down && lo < hi)
+                dms_low_rank_down(p->lr_down + (lo - p->lr_offset) * cols, hi - lo, cols, q->x + t * cols, reduced + lo);
         }
     }
 }
 
 // Tokens are quantized independently, so a batch of several splits them over the pool (on one
-// thread, this serial step left the other core waiting).
+// thread, this serial step left the other core waiting); LoRA rows always split.
 static void i8_quantize_parallel(dms_pool *pool, const float *x, const i8_ctx *c, int count) {
     const int64_t threads = dms_pool_threads(pool);
     i8_quantize_ctx q = {x, c, count};
-    dms_pool_run(pool, i8_quantize_task, &q, (int)(c->n < 2 * threads ? 1 : threads));
+    dms_pool_run(pool, i8_quantize_task, &q, (int)(c->n < 2 * threads && !c->lr_reduced ? 1 : threads));
 }
 
 // 16 bytes at `off` of each of the 16 rows' block, transposed: B[j] holds dword j of every row.
