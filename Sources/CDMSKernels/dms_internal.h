@@ -35,8 +35,9 @@ int dms_use_avx2(void);
 /// 1 when the AVX-512 VNNI paths are used too (DMS_KERNELS_ISA=avx2 forces 0).
 int dms_use_avx512vnni(void);
 
-// r = A x for A [rank][inputs] (the down-projection of a LoRA update), on the best vector path.
-void dms_low_rank_down(const float *A, int64_t rank, int64_t inputs, const float *x, float *r);
+// r = A x for A [rank][inputs] (the down-projection of a LoRA update), on the best vector path,
+// reading A16 (A's values in f16, the same results) instead where it is not NULL.
+void dms_low_rank_down(const float *A, const uint16_t *A16, int64_t rank, int64_t inputs, const float *x, float *r);
 // The group's LoRA updates added to the products' outputs afterwards, run by run of flagged rows,
 // exactly as dms_low_rank_accumulate adds them.
 void dms_low_rank_group_add(dms_pool *pool, const dms_product *products, int count, const dms_low_rank_group *g,

@@ -40,37 +40,58 @@ static void lr_token_scalar(const lr_args *c, const float *x, float *r, float *y
 
 #if DMS_X86
 
+// Eight values of A from element i, f32 or (half) f16 holding f32 values exactly: the same floats.
+DMS_AVX2_INLINE __m256 lr_load8(const void *A, int64_t i, int half) {
+    return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)A + i)))
+                : _mm256_loadu_ps((const float *)A + i);
+}
+
+DMS_AVX2_INLINE float lr_at(const void *A, int64_t i, int half) {
+    return half ? dms_h2f(((const uint16_t *)A)[i]) : ((const float *)A)[i];
+}
+
 // r[j] = A[j] · x for four rows at once (x loaded once for all four).
-DMS_AVX2 static void lr_down4_avx2(const float *A, int64_t inputs, const float *x, float *r) {
+DMS_AVX2_INLINE void lr_down4(const void *A, int half, int64_t inputs, const float *x, float *r) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= inputs; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(A + i), v, a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(A + inputs + i), v, a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(A + 2 * inputs + i), v, a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(A + 3 * inputs + i), v, a3);
+        a0 = _mm256_fmadd_ps(lr_load8(A, i, half), v, a0);
+        a1 = _mm256_fmadd_ps(lr_load8(A, inputs + i, half), v, a1);
+        a2 = _mm256_fmadd_ps(lr_load8(A, 2 * inputs + i, half), v, a2);
+        a3 = _mm256_fmadd_ps(lr_load8(A, 3 * inputs + i, half), v, a3);
     }
     r[0] = dms_hsum256(a0);
     r[1] = dms_hsum256(a1);
     r[2] = dms_hsum256(a2);
     r[3] = dms_hsum256(a3);
     for (; i < inputs; i++)
-        for (int k = 0; k < 4; k++) r[k] += A[k * inputs + i] * x[i];
+        for (int k = 0; k < 4; k++) r[k] += lr_at(A, k * inputs + i, half) * x[i];
 }
 
-DMS_AVX2 static void lr_down1_avx2(const float *A, int64_t inputs, const float *x, float *r) {
+DMS_AVX2_INLINE void lr_down1(const void *A, int half, int64_t inputs, const float *x, float *r) {
     __m256 a = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 8 <= inputs; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(A + i), _mm256_loadu_ps(x + i), a);
+    for (; i + 8 <= inputs; i += 8) a = _mm256_fmadd_ps(lr_load8(A, i, half), _mm256_loadu_ps(x + i), a);
     *r = dms_hsum256(a);
-    for (; i < inputs; i++) *r += A[i] * x[i];
+    for (; i < inputs; i++) *r += lr_at(A, i, half) * x[i];
+}
+
+// A x for `rank` rows of A, in f32 or f16: each row's sum is the same operations either way, and
+// whichever rows are computed together.
+DMS_AVX2_INLINE void lr_down_rows(const void *A, int half, int64_t rank, int64_t inputs, const float *x, float *r) {
+    const size_t row = (size_t)inputs * (half ? 2 : 4);
+    int64_t j = 0;
+    for (; j + 4 <= rank; j += 4) lr_down4((const char *)A + j * row, half, inputs, x, r + j);
+    for (; j < rank; j++) lr_down1((const char *)A + j * row, half, inputs, x, r + j);
 }
 
 DMS_AVX2 static void lr_down_avx2(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
-    int64_t j = 0;
-    for (; j + 4 <= rank; j += 4) lr_down4_avx2(A + j * inputs, inputs, x, r + j);
-    for (; j < rank; j++) lr_down1_avx2(A + j * inputs, inputs, x, r + j);
+    lr_down_rows(A, 0, rank, inputs, x, r);
+}
+
+DMS_AVX2 static void lr_down_f16_avx2(const uint16_t *A, int64_t rank, int64_t inputs, const float *x, float *r) {
+    lr_down_rows(A, 1, rank, inputs, x, r);
 }
 
 DMS_AVX2 static void lr_token_avx2(const lr_args *c, const float *x, float *r, float *y) {
@@ -134,12 +155,17 @@ static void lr_task(void *vctx, int task, int ntasks) {
     }
 }
 
-void dms_low_rank_down(const float *A, int64_t rank, int64_t inputs, const float *x, float *r) {
+void dms_low_rank_down(const float *A, const uint16_t *A16, int64_t rank, int64_t inputs, const float *x, float *r) {
 #if DMS_X86
     if (dms_use_avx2()) {
-        lr_down_avx2(A, rank, inputs, x, r);
+        if (A16)
+            lr_down_f16_avx2(A16, rank, inputs, x, r);
+        else
+            lr_down_avx2(A, rank, inputs, x, r);
         return;
     }
+#else
+    (void)A16;
 #endif
     lr_down_scalar(A, rank, inputs, x, r);
 }

@@ -37,6 +37,7 @@ typedef struct {
     int64_t rows, rblocks;
     float *y;
     const float *lr_down, *lr_up;  // its LoRA update (A [rank][cols], B [rank][rows]), or NULL
+    const uint16_t *lr_down16, *lr_up16;  // the same in f16, or NULL
     int64_t lr_rank, lr_offset;    // and where its A x starts in a token's row of lr_reduced
 } i8_product;
 
@@ -140,8 +141,11 @@ static void i8_quantize_task(void *vctx, int task, int ntasks) {
             const i8_product *p = &c->p[k];
             const int64_t lo = j0 > p->lr_offset ? j0 : p->lr_offset;
             const int64_t hi = j1 < p->lr_offset + p->lr_rank ? j1 : p->lr_offset + p->lr_rank;
-            if (p->lr_down && lo < hi)
-                dms_low_rank_down(p->lr_down + (lo - p->lr_offset) * cols, hi - lo, cols, q->x + t * cols, reduced + lo);
+            if (p->lr_down && lo < hi) {
+                const int64_t first = (lo - p->lr_offset) * cols;
+                dms_low_rank_down(p->lr_down + first, p->lr_down16 ? p->lr_down16 + first : NULL, hi - lo, cols,
+                                  q->x + t * cols, reduced + lo);
+            }
         }
     }
 }
@@ -267,7 +271,8 @@ DMS_VNNI_INLINE void i8_rows(const int T, const dms_wtype type, const i8_ctx *c,
         __m512 delta[I8_TILE];
         for (int t = 0; t < T; t++) delta[t] = _mm512_setzero_ps();
         for (int64_t j = 0; j < p->lr_rank; j++) {
-            const __m512 b = _mm512_maskz_loadu_ps(keep, p->lr_up + j * p->rows + r0);
+            const __m512 b = p->lr_up16 ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(keep, p->lr_up16 + j * p->rows + r0))
+                                        : _mm512_maskz_loadu_ps(keep, p->lr_up + j * p->rows + r0);
             for (int t = 0; t < T; t++) delta[t] = _mm512_fmadd_ps(_mm512_set1_ps(r[t * c->lr_stride + j]), b, delta[t]);
         }
         const __m512 lr_scale = _mm512_set1_ps(c->lr_scale);
@@ -348,12 +353,16 @@ static int i8_run(dms_pool *pool, const dms_product *products, int count, int sw
         if (rb > (size_t)INT32_MAX / I8_ROWS) return 0;  // the header gather takes 32-bit offsets
         c.p[k] = (i8_product){in->type, (const uint8_t *)in->weights, (const uint8_t *)in->repacked, rb,
                               rb / (size_t)c.nb, in->rows, (in->rows + I8_ROWS - 1) / I8_ROWS, in->output,
-                              NULL, NULL, 0, 0};
+                              NULL, NULL, NULL, NULL, 0, 0};
         const dms_low_rank *u = lr ? &lr->updates[k] : NULL;
         if (u && u->down && u->rank > 0) {
             if (u->outputs != in->rows) return 0;
             c.p[k].lr_down = u->down;
             c.p[k].lr_up = u->up_by_rank;
+            if (u->down_f16 && u->up_by_rank_f16) {
+                c.p[k].lr_down16 = u->down_f16;
+                c.p[k].lr_up16 = u->up_by_rank_f16;
+            }
             c.p[k].lr_rank = u->rank;
             c.p[k].lr_offset = c.lr_stride;
             c.lr_stride += u->rank;

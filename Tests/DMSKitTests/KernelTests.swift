@@ -605,7 +605,8 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
     /// LoRA updates added by the products of a group (as q/k/v and gate/up run in the decoder): the
     /// same bits as the products followed by ``LowRankUpdate/accumulate(_:tokens:into:scale:scratch:pool:)``
     /// token by token on the flagged rows, for both activation precisions, with and without a row
-    /// mask, a weight without an update among them, and the SwiGLU after both updates.
+    /// mask, a weight without an update among them, an update held in f16, and the SwiGLU after
+    /// both updates.
     @Test(arguments: ActivationPrecision.allCases)
     func productsAddTheirLowRankUpdates(activations: ActivationPrecision) {
         var rng = KernelTestRNG(seed: 43)
@@ -618,9 +619,23 @@ func kernelBitsEqual(_ a: [Float], _ b: [Float]) -> Bool {
             return (bytes: bytes, pointer: UnsafeRawPointer(copy))
         }
         defer { weights.forEach { $0.pointer.deallocate() } }
-        let updates: [LowRankUpdate?] = shapes.map { shape in
-            shape.rank.map { LowRankUpdate(rank: $0, inputs: cols, outputs: shape.rows, down: rng.floats($0 * cols), up: rng.floats(shape.rows * $0)) }
+        // the last update's values are f16 values (as an adapter stored in f16): the 8-bit path
+        // reads its f16 copy, and must give the same bits
+        func f16Values(_ values: [Float]) -> [Float] {
+            var narrow = [UInt16](repeating: 0, count: values.count), back = values
+            Kernels.f32ToF16(values, &narrow, count: values.count)
+            Kernels.f16ToF32(narrow, &back, count: values.count)
+            return back
         }
+        let updates: [LowRankUpdate?] = shapes.indices.map { k in
+            shapes[k].rank.map { rank in
+                let down = rng.floats(rank * cols), up = rng.floats(shapes[k].rows * rank)
+                return k == 3 ? LowRankUpdate(rank: rank, inputs: cols, outputs: shapes[k].rows, down: f16Values(down), up: f16Values(up))
+                              : LowRankUpdate(rank: rank, inputs: cols, outputs: shapes[k].rows, down: down, up: up)
+            }
+        }
+        #expect(updates[3]?.downF16 != nil && updates[3]?.upByRankF16 != nil)
+        #expect(updates[0]?.downF16 == nil && updates[0]?.upByRankF16 == nil)
         let pool = WorkerPool(threads: 2)
         for n in [1, 5, 21] {
             let x = rng.floats(n * cols, scale: 3)

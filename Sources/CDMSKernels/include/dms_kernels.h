@@ -63,6 +63,10 @@ typedef struct {
     const float *down, *up_by_rank;
     int64_t rank, outputs;
     float *output;
+    /// The same two matrices in f16 holding exactly their values (an adapter stored in f16), or
+    /// NULL: the 8-bit products' fused updates then read these, half the bytes, with the same
+    /// results. dms_low_rank_accumulate reads only the f32 ones.
+    const uint16_t *down_f16, *up_by_rank_f16;
 } dms_low_rank;
 
 /// LoRA updates of one input: y_k[t][o] += scale * sum_j B_k[o][j] * (A_k x[t])[j] for t < n, with
