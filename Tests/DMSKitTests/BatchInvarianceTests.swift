@@ -21,10 +21,13 @@ struct BatchInvarianceTests {
         BatchSchedulerTests.prompt(length, seed: seed, vocabulary: 49_152)
     }
 
-    @Test("a sequence gets the same logits alone and chunked among other sequences", arguments: [KVCacheOptions.Policy.dms, .full])
-    func logitsDoNotDependOnTheBatch(policy: KVCacheOptions.Policy) throws {
+    /// The mixed pairs put DMS rows (with LoRA) and full-cache rows (without) in one product, so
+    /// the updates apply to some rows of a batch only.
+    @Test("a sequence gets the same logits alone and chunked among other sequences",
+          arguments: [(KVCacheOptions.Policy.dms, KVCacheOptions.Policy.dms), (.full, .full), (.dms, .full), (.full, .dms)])
+    func logitsDoNotDependOnTheBatch(policy: KVCacheOptions.Policy, others: KVCacheOptions.Policy) throws {
         let loaded = try Self.model()
-        let options = KVCacheOptions(policy: policy)
+        let options = KVCacheOptions(policy: policy), otherOptions = KVCacheOptions(policy: others)
         let prompt = Self.prompt(700, seed: 1)
         let continuation = [1_000, 2_000, 3_000, 4_000]
 
@@ -38,7 +41,8 @@ struct BatchInvarianceTests {
 
         // Among others: a long sequence decoding (it splits its own attention alone) and a short
         // one prefilling, the prompt in other chunks, then decode steps side by side.
-        let target = try loaded.makeCache(options), long = try loaded.makeCache(options), short = try loaded.makeCache(options)
+        let target = try loaded.makeCache(options), long = try loaded.makeCache(otherOptions)
+        let short = try loaded.makeCache(otherOptions)
         _ = try loaded.model.forward(Self.prompt(900, seed: 2), cache: long, phase: .prefill, logits: .none)
         let shortPrompt = Self.prompt(200, seed: 3)
         var actual: [[Float]] = []
