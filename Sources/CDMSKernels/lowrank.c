@@ -7,7 +7,8 @@
 // the thread that runs it.
 #include "dms_internal.h"
 
-// One token of one update: its inputs x, its scratch r (rank floats) and its output row y.
+// One update as a token's computation reads it (the token's x, scratch r and output row y are
+// passed beside it).
 typedef struct {
     const float *A, *Bt;
     int64_t rank, inputs, outputs;

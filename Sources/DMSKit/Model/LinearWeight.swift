@@ -59,7 +59,7 @@ public struct LinearWeight: @unchecked Sendable {
                                 activations: activations)
             return
         }
-        precondition(lowRank.fits(weights.map(\.0)), "LoRA updates that do not fit the weights")
+        precondition(lowRank.fits(weights.lazy.map(\.0)), "LoRA updates that do not fit the weights")
         lowRank.withKernelGroup { group in
             Kernels.matmulGroup(pool: pool, products: products, columns: columns, input: input, tokens: tokens,
                                 activations: activations, lowRank: group)

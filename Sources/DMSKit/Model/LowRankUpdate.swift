@@ -50,21 +50,25 @@ public struct LowRankUpdate: Sendable, Equatable {
                                   scratch: UnsafeMutablePointer<Float>, pool: WorkerPool? = nil) {
         guard let inputs = updates.first?.update.inputs else { return }
         precondition(updates.allSatisfy { $0.update.inputs == inputs }, "grouped LoRA updates differ in inputs")
-        withKernelUpdates(updates.map { ($0.update, $0.output) }) {
+        withKernelUpdates(count: updates.count, { (updates[$0].update, updates[$0].output) }) {
             Kernels.lowRankAccumulate(pool: pool, updates: $0, inputs: inputs, input: input, tokens: tokens,
                                       scale: scale, scratch: scratch)
         }
     }
 
-    /// The kernels' description of `updates` (a `nil` update: none, rank 0), valid inside `body`.
-    static func withKernelUpdates<R>(_ updates: [(update: LowRankUpdate?, output: UnsafeMutablePointer<Float>?)],
+    /// The kernels' description of `count` updates, `element(i)` giving update `i` (`nil`: none,
+    /// rank 0) and its output, valid inside `body`. Read by index, so a call builds no other list.
+    static func withKernelUpdates<R>(count: Int,
+                                     _ element: (Int) -> (update: LowRankUpdate?, output: UnsafeMutablePointer<Float>?),
                                      _ body: (UnsafeBufferPointer<dms_low_rank>) -> R) -> R {
         var group: [dms_low_rank] = []
+        group.reserveCapacity(count)
         // the matrices' addresses hold only inside their closures, so the group is built nested
         func collect(_ index: Int) -> R {
-            guard index < updates.count else { return group.withUnsafeBufferPointer(body) }
-            guard let update = updates[index].update else {
-                group.append(dms_low_rank(down: nil, up_by_rank: nil, rank: 0, outputs: 0, output: updates[index].output,
+            guard index < count else { return group.withUnsafeBufferPointer(body) }
+            let (update, output) = element(index)
+            guard let update else {
+                group.append(dms_low_rank(down: nil, up_by_rank: nil, rank: 0, outputs: 0, output: output,
                                           down_f16: nil, up_by_rank_f16: nil))
                 return collect(index + 1)
             }
@@ -73,7 +77,7 @@ public struct LowRankUpdate: Sendable, Equatable {
                     withOptionalBuffer(update.downF16) { a16 in
                         withOptionalBuffer(update.upByRankF16) { b16 in
                             group.append(dms_low_rank(down: a.baseAddress, up_by_rank: b.baseAddress, rank: Int64(update.rank),
-                                                      outputs: Int64(update.outputs), output: updates[index].output,
+                                                      outputs: Int64(update.outputs), output: output,
                                                       down_f16: a16, up_by_rank_f16: b16))
                             return collect(index + 1)
                         }

@@ -21,7 +21,8 @@ public struct ProductLowRankUpdates {
     }
 
     /// Whether there is one update per weight, each with the weight's inputs and outputs.
-    @usableFromInline func fits(_ weights: [LinearWeight]) -> Bool {
+    /// (Any collection, so a product call checks its weights without building a list of them.)
+    @usableFromInline func fits(_ weights: some Collection<LinearWeight>) -> Bool {
         updates.count == weights.count && zip(updates, weights).allSatisfy { update, weight in
             update.map { $0.inputs == weight.columns && $0.outputs == weight.rows } ?? true
         }
@@ -29,7 +30,7 @@ public struct ProductLowRankUpdates {
 
     /// The kernels' description of the updates, valid inside `body`.
     public func withKernelGroup<R>(_ body: (dms_low_rank_group) -> R) -> R {
-        LowRankUpdate.withKernelUpdates(updates.map { ($0, nil) }) { kernelUpdates in
+        LowRankUpdate.withKernelUpdates(count: updates.count, { (updates[$0], nil) }) { kernelUpdates in
             body(dms_low_rank_group(updates: kernelUpdates.baseAddress, scale: scale, rows: rows, scratch: scratch))
         }
     }
